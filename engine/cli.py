@@ -1,0 +1,180 @@
+"""The ``codeact`` command line. Presentation only: every decision is made by the engine.
+
+Exit codes: 0 when everything checked is clean, 1 when there are diagnostics, 2 on a usage
+error (bad arguments, a policy or toolset that cannot be loaded, a missing file).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+import engine
+from engine import codes, render
+from engine.errors import EngineError, PolicyError
+from engine.pipeline import Engine
+from engine.policy import Policy, bundled_policy_names, render_prompt_rules
+from engine.stubs import render_stubs
+from engine.tools import ToolRegistry, load_tools
+from engine.typecheck.context import SessionContext
+
+app = typer.Typer(
+    name="codeact",
+    help="Check and run model-written Python snippets safely.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+policy_app = typer.Typer(help="Inspect and validate policies.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+ToolsOption = Annotated[
+    str | None,
+    typer.Option("--tools", "-t", help="Toolset: a module, module:ATTR, or a .py file."),
+]
+PolicyOption = Annotated[
+    str,
+    typer.Option("--policy", "-p",
+                 help=f"Bundled policy ({', '.join(bundled_policy_names())}) or a .toml file."),
+]
+
+
+def _usage_error(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _load(tools: str | None, policy: str) -> tuple[ToolRegistry, Policy]:
+    try:
+        registry = load_tools(tools) if tools else ToolRegistry()
+        return registry, Policy.load(policy)
+    except PolicyError as exc:
+        lines = "\n".join(f"  {issue}" for issue in exc.issues)
+        _usage_error(f"invalid policy:\n{lines}")
+    except EngineError as exc:
+        _usage_error(str(exc))
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        _usage_error(f"no such file: {path}")
+    except (OSError, UnicodeDecodeError) as exc:
+        _usage_error(f"cannot read {path}: {exc}")
+
+
+@app.command()
+def check(
+    files: Annotated[list[str], typer.Argument(
+        help="Snippet files ('-' for standard input). Several files are checked as successive "
+             "snippets of one session: later ones may use names earlier ones bound.")],
+    tools: ToolsOption = None,
+    policy: PolicyOption = "default",
+    output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
+    no_types: Annotated[bool, typer.Option("--no-types", help="Skip the mypy stage.")] = False,
+) -> None:
+    """Check snippets: parse, policy, types. Nothing is executed."""
+    registry, loaded = _load(tools, policy)
+    sources = [(path, _read(path)) for path in files]
+    eng = Engine(registry, loaded, check_types=not no_types)
+    context = SessionContext()
+    reports: list[render.FileReport] = []
+    try:
+        for path, source in sources:
+            report = eng.check(source, context=context)
+            if report.ok:
+                context = context.extended(report.bindings)
+            reports.append(render.FileReport(path, report))
+    finally:
+        eng.close()
+    if output_format is Format.json:
+        out.print(render.to_json(reports), markup=False)
+    elif output_format is Format.sarif:
+        out.print(render.to_sarif(reports, engine.__version__), markup=False)
+    else:
+        render.print_text(reports, out)
+    raise typer.Exit(0 if all(r.report.ok for r in reports) else 1)
+
+
+@app.command()
+def stubs(
+    tools: ToolsOption = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Directory to write __init__.pyi into (else standard output).")]
+    = None,
+) -> None:
+    """Generate the .pyi stubs of a toolset, as the type checker and the model see it."""
+    if not tools:
+        _usage_error("--tools is required")
+    registry, _ = _load(tools, "default")
+    text = render_stubs(registry)
+    if output is None:
+        out.print(text, markup=False, end="")
+        return
+    output.mkdir(parents=True, exist_ok=True)
+    target = output / "__init__.pyi"
+    target.write_text(text, encoding="utf-8")
+    err.print(f"wrote {target}")
+
+
+@app.command()
+def explain(
+    code: Annotated[str | None, typer.Argument(help="A code (P120) or rule name.")] = None,
+) -> None:
+    """Explain a diagnostic code; without a code, list them all."""
+    if code is None:
+        for entry in codes.CATALOG.values():
+            out.print(f"{entry.code}  {entry.stage.value:<8} {entry.rule:<28} {entry.title}")
+        return
+    found = codes.lookup(code)
+    if found is None:
+        _usage_error(f"unknown code {code!r}; `codeact explain` lists them all")
+    out.print(render.explain(found), markup=False)
+
+
+@policy_app.command("show")
+def policy_show(
+    name: Annotated[str, typer.Argument(help="Bundled policy name or .toml file.")] = "default",
+    as_json: Annotated[bool, typer.Option("--json", help="The resolved policy as JSON.")] = False,
+) -> None:
+    """Show a policy resolved (extends applied) and its rules in plain language."""
+    _, loaded = _load(None, name)
+    if as_json:
+        out.print(loaded.model_dump_json(indent=2), markup=False)
+        return
+    out.print(f"[bold]{loaded.name}[/]: {loaded.description}  [dim]({loaded.source})[/]")
+    out.print(render_prompt_rules(loaded), markup=False)
+
+
+@policy_app.command("validate")
+def policy_validate(files: Annotated[list[str], typer.Argument(help="Policy files.")]) -> None:
+    """Validate policy files; exit 2 and name the key and file of every problem."""
+    for file in files:
+        _load(None, file)
+        out.print(f"{file}: ok")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

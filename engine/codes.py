@@ -1,0 +1,320 @@
+"""The catalog of diagnostic codes: every code any stage can emit, with its explanation.
+
+Codes are stable: a code is never reused for a different meaning. ``codeact explain CODE``
+and ``docs/diagnostics.md`` are generated from this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.diagnostics import Stage
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    rule: str
+    stage: Stage
+    title: str
+    explanation: str
+    hint: str | None = None
+    example: str | None = None
+
+
+_CATALOG: tuple[Code, ...] = (
+    # -- parse -------------------------------------------------------------------------
+    Code(
+        "S001", "syntax-error", Stage.PARSE,
+        "The snippet is not valid Python",
+        "The snippet could not be parsed as Python 3. Nothing else was checked: fix the syntax "
+        "first. The location points at the first token the parser could not accept.",
+        hint="Fix the syntax at this position; the snippet must be plain Python 3 code.",
+        example="for u in users\n    print(u)   # missing ':'",
+    ),
+    # -- policy ------------------------------------------------------------------------
+    Code(
+        "P100", "source-too-large", Stage.POLICY,
+        "The snippet is larger than the policy allows",
+        "The policy's `limits.max_source_bytes` bounds the size of a snippet. Large snippets "
+        "are refused before they are parsed, so that checking stays cheap.",
+        hint="Write a shorter snippet; move data into tool calls instead of literals.",
+    ),
+    Code(
+        "P101", "import-not-allowed", Stage.POLICY,
+        "Import of a module the policy does not allow",
+        "Only modules on the policy's `imports` allow-list can be imported. Everything else "
+        "(files, network, processes, interpreter internals) is out of reach by design.",
+        example="import os",
+    ),
+    Code(
+        "P102", "submodule-not-allowed", Stage.POLICY,
+        "Reaching a submodule the policy does not allow",
+        "A module on the allow-list does not open its submodules: each submodule must be "
+        "listed itself. This covers `import a.b`, `from a import b` and the attribute `a.b` "
+        "when `b` is a module.",
+        example="import json\njson.decoder",
+    ),
+    Code(
+        "P103", "relative-import", Stage.POLICY,
+        "Relative import",
+        "A snippet is not part of a package, so relative imports have no meaning.",
+        example="from . import x",
+    ),
+    Code(
+        "P104", "private-import", Stage.POLICY,
+        "Import of a private name",
+        "Names that start with an underscore are a module's internals; they are not part of "
+        "what the policy allows.",
+        example="from json import _default_decoder",
+    ),
+    Code(
+        "P110", "name-not-allowed", Stage.POLICY,
+        "Use of a name that is not available",
+        "A snippet may read only: the builtins the policy allows, the tools and their models, "
+        "the engine's helpers (`final_answer`), modules it imported, names it binds itself and "
+        "names bound by earlier snippets of the same session.",
+        example="data = open('report.txt').read()",
+    ),
+    Code(
+        "P111", "dunder-name", Stage.POLICY,
+        "Use of a double-underscore name",
+        "Names such as `__builtins__`, `__import__` or `__loader__` reach interpreter internals "
+        "and may be neither read nor bound.",
+        example="__builtins__",
+    ),
+    Code(
+        "P112", "identifier-not-normalized", Stage.POLICY,
+        "Identifier written with look-alike characters",
+        "Python reads identifiers in Unicode NFKC form, so `ｏｐｅｎ` (full-width letters) is "
+        "the builtin `open`. Identifiers must be written in their normal form so that what the "
+        "policy checks is what Python runs.",
+        example="ｏｐｅｎ('secret.txt')",
+    ),
+    Code(
+        "P120", "dunder-attribute", Stage.POLICY,
+        "Access to a double-underscore attribute",
+        "Attributes such as `__class__`, `__globals__` or `__subclasses__` are the classic path "
+        "out of a restricted interpreter. All of them are denied unless the policy lists one "
+        "in `attributes.allow_dunder`.",
+        example="().__class__.__base__.__subclasses__()",
+    ),
+    Code(
+        "P121", "attribute-denied", Stage.POLICY,
+        "Access to an interpreter-internal attribute",
+        "Frame, code, generator, coroutine and traceback internals (`gi_frame`, `f_globals`, "
+        "`tb_frame`, `cr_frame`, `mro`, ...) are on the policy's `attributes.deny` list.",
+        example="g = (x for x in []); g.gi_frame",
+    ),
+    Code(
+        "P122", "private-attribute", Stage.POLICY,
+        "Access to a private attribute",
+        "Attributes that start with an underscore are internals. The policy denies them unless "
+        "`attributes.allow_private` is true.",
+        example="import re; re._compiler",
+    ),
+    Code(
+        "P123", "module-attribute-write", Stage.POLICY,
+        "Assignment to or deletion of a module attribute",
+        "Modules are shared configuration; a snippet may read their attributes but not change "
+        "them.",
+        example="import math; math.pi = 3",
+    ),
+    Code(
+        "P130", "syntax-not-allowed", Stage.POLICY,
+        "Use of a construct the policy forbids",
+        "The policy's `syntax.forbid` list names constructs a snippet may not use, such as "
+        "`global`, `nonlocal`, class definitions, `async`, `yield` or star imports.",
+        example="class Foo: pass",
+    ),
+    Code(
+        "P140", "format-traversal", Stage.POLICY,
+        "Attribute or index traversal inside a format string",
+        "`str.format` and `str.format_map` evaluate `{0.attr}` and `{0[key]}` fields, which "
+        "reach attributes that the rest of the policy denies.",
+        hint="Use an f-string, whose expressions are checked like any other code.",
+        example="'{0.__class__}'.format(x)",
+    ),
+    Code(
+        "P141", "format-not-literal", Stage.POLICY,
+        "`format` or `format_map` on a template that is not a literal",
+        "The template of `.format(...)` must be a string literal so that its fields can be "
+        "checked.",
+        hint="Use an f-string, or call `.format` directly on a string literal.",
+        example="template = '{0}'; template.format(x)",
+    ),
+    Code(
+        "P150", "too-many-nodes", Stage.POLICY,
+        "The snippet has more syntax nodes than the policy allows",
+        "The policy's `limits.max_nodes` bounds the size of the syntax tree.",
+        hint="Write a shorter snippet.",
+    ),
+    Code(
+        "P151", "nesting-too-deep", Stage.POLICY,
+        "The snippet nests deeper than the policy allows",
+        "The policy's `limits.max_depth` bounds how deeply expressions and blocks nest.",
+        hint="Flatten the code: use intermediate variables or helper functions.",
+    ),
+    Code(
+        "P152", "literal-too-large", Stage.POLICY,
+        "A constant expression would build a value larger than the policy allows",
+        "Constant expressions such as `10**10**10`, `'a' * 10**9` or `[0] * 10**9` are sized "
+        "statically. The policy's `limits.max_literal_bytes` bounds them.",
+        hint="Build large values from tool results instead of constants, or use smaller sizes.",
+        example="x = 'a' * 10**9",
+    ),
+    # -- types (mypy) ------------------------------------------------------------------
+    Code(
+        "T101", "arg-type", Stage.TYPES,
+        "Argument of the wrong type",
+        "A function or tool was called with an argument whose type does not match its "
+        "signature.",
+        hint="Pass a value of the type shown in the signature (convert it, or pick the right "
+        "field of the model).",
+    ),
+    Code(
+        "T102", "call-arg", Stage.TYPES,
+        "Wrong number or names of arguments",
+        "A call has too many or too few arguments, or a keyword the function does not accept.",
+        hint="Call it exactly as its signature in the tool stubs says.",
+    ),
+    Code(
+        "T103", "attr-defined", Stage.TYPES,
+        "Attribute that does not exist",
+        "The value has no attribute of that name. For a tool's return value, the fields of its "
+        "model are listed in the tool stubs.",
+        hint="Use one of the fields of the model as declared in the tool stubs.",
+    ),
+    Code(
+        "T104", "name-defined", Stage.TYPES,
+        "Name that is not defined",
+        "The name is not bound at this point.",
+        hint="Bind the name before using it, or check its spelling.",
+    ),
+    Code(
+        "T105", "union-attr", Stage.TYPES,
+        "Attribute of a value that may be None or another type",
+        "The value's type is a union (often `X | None`) and not every member has the attribute.",
+        hint="Check for None first (`if x is not None:`) before using the attribute.",
+    ),
+    Code(
+        "T106", "index", Stage.TYPES,
+        "Invalid index or key",
+        "The value cannot be indexed that way, or the key has the wrong type.",
+    ),
+    Code(
+        "T107", "operator", Stage.TYPES,
+        "Unsupported operand types",
+        "The operator is not defined for these operand types.",
+        hint="Convert the operands to compatible types first.",
+    ),
+    Code(
+        "T108", "assignment", Stage.TYPES,
+        "Incompatible types in assignment",
+        "The value assigned does not match the declared type of the target.",
+    ),
+    Code(
+        "T109", "return-value", Stage.TYPES,
+        "Incompatible return value",
+        "A function returns a value that does not match its declared return type.",
+    ),
+    Code(
+        "T110", "call-overload", Stage.TYPES,
+        "No overload matches the call",
+        "None of the overloaded signatures of the function accept these arguments.",
+    ),
+    Code(
+        "T111", "var-annotated", Stage.TYPES,
+        "The type of a variable cannot be inferred",
+        "An empty container was created without saying what it will hold.",
+        hint="Annotate it, e.g. `names: list[str] = []`.",
+    ),
+    Code(
+        "T112", "func-returns-value", Stage.TYPES,
+        "Use of the result of a function that returns None",
+        "The function does not return a value, so its result cannot be used.",
+    ),
+    Code(
+        "T113", "list-item", Stage.TYPES,
+        "List item of the wrong type",
+        "An item of a list literal does not match the list's declared item type.",
+    ),
+    Code(
+        "T114", "dict-item", Stage.TYPES,
+        "Dict entry of the wrong type",
+        "A key or value of a dict literal does not match the dict's declared type.",
+    ),
+    Code(
+        "T115", "return", Stage.TYPES,
+        "Missing return statement",
+        "A function with a declared return type can end without returning a value.",
+    ),
+    Code(
+        "T116", "used-before-def", Stage.TYPES,
+        "Name used before it is defined",
+        "The name is read before the statement that binds it.",
+        hint="Move the assignment above the first use.",
+    ),
+    Code(
+        "T117", "valid-type", Stage.TYPES,
+        "Invalid type annotation",
+        "An annotation is not a valid type.",
+    ),
+    Code(
+        "T118", "no-redef", Stage.TYPES,
+        "Name defined twice",
+        "A function or class with this name is already defined.",
+        hint="Rename one of the definitions.",
+    ),
+    Code(
+        "T119", "misc", Stage.TYPES,
+        "Other type error",
+        "mypy reported an error without a more specific code.",
+    ),
+    Code(
+        "T120", "str-format", Stage.TYPES,
+        "Invalid string formatting",
+        "The format string does not match its arguments.",
+    ),
+    Code(
+        "T198", "checker-failed", Stage.TYPES,
+        "The type checker failed",
+        "mypy raised an internal error on this snippet. The snippet is refused, because it could "
+        "not be checked; the checker restarts for the next snippet.",
+        hint="Simplify the snippet; if it is plain code, report the snippet as an engine bug.",
+    ),
+    Code(
+        "T199", "type-error", Stage.TYPES,
+        "Type error",
+        "mypy reported an error whose code is not listed separately; the diagnostic's `rule` "
+        "keeps mypy's own error code.",
+    ),
+)
+
+CATALOG: dict[str, Code] = {c.code: c for c in _CATALOG}
+_BY_STAGE_RULE: dict[tuple[Stage, str], Code] = {(c.stage, c.rule): c for c in _CATALOG}
+
+
+def lookup(code: str) -> Code | None:
+    """The catalog entry for a code (case-insensitive) or a rule name, or None."""
+    found = CATALOG.get(code.upper())
+    if found is not None:
+        return found
+    for entry in _CATALOG:
+        if entry.rule == code:
+            return entry
+    return None
+
+
+def for_rule(stage: Stage, rule: str) -> Code:
+    """The catalog entry of a stage's rule; unknown mypy codes fall back to T199."""
+    found = _BY_STAGE_RULE.get((stage, rule))
+    if found is not None:
+        return found
+    if stage is Stage.TYPES:
+        return CATALOG["T199"]
+    raise KeyError(f"no code for rule {rule!r} of stage {stage}")
+
+
+def get(code: str) -> Code:
+    return CATALOG[code]

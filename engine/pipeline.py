@@ -1,0 +1,138 @@
+"""The engine: runs a snippet through the stages in order and reports what it found.
+
+parse -> policy -> types. A stage that finds an error stops the pipeline and reports all it
+found; later stages are reported as skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from engine.diagnostics import Diagnostic, Severity, Stage
+from engine.parse import ParsedSnippet, parse
+from engine.policy import Policy, PolicyContext, check_policy, check_source_size
+from engine.results import CheckReport, StageReport, StageStatus
+from engine.stubs import render_prompt_view, render_stubs
+from engine.tools import Tool, ToolRegistry
+from engine.typecheck.context import Binding, SessionContext
+
+if TYPE_CHECKING:
+    from engine.typecheck.checker import TypeChecker
+
+
+class Engine:
+    """Checks model-written snippets against a policy and the tools they may call.
+
+    ``check_policy`` and ``check_types`` exist to test the layers one at a time; turning them
+    off in production removes a layer of the defence.
+    """
+
+    def __init__(
+        self,
+        tools: ToolRegistry | Iterable[Tool | Callable[..., Any]] = (),
+        policy: Policy | str | Path = "default",
+        *,
+        check_policy: bool = True,
+        check_types: bool = True,
+    ) -> None:
+        self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+        self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
+        self.check_policy = check_policy
+        self.check_types = check_types
+        self.stubs = render_stubs(self.registry)
+        self._checker: TypeChecker | None = None
+
+    @property
+    def prompt_view(self) -> str:
+        """The tools as the model should see them: stubs without plumbing."""
+        return render_prompt_view(self.registry)
+
+    def _type_checker(self) -> TypeChecker:
+        if self._checker is None:
+            # mypy is imported only when first needed: it is large, and processes forked
+            # before this point stay small.
+            from engine.typecheck.checker import TypeChecker
+
+            self._checker = TypeChecker(self.stubs)
+        return self._checker
+
+    def warm_up(self) -> None:
+        """Pay the type checker's start-up (about a second) now instead of at the first check."""
+        if self.check_types:
+            self._type_checker().warm()
+
+    def check(self, source: str, *, context: SessionContext | None = None) -> CheckReport:
+        """Run parse, policy and types on ``source``; ``context`` holds earlier snippets' names."""
+        context = context or SessionContext()
+        stages: list[StageReport] = []
+
+        def finish(stage: Stage, started: float, found: Iterable[Diagnostic]) -> bool:
+            found = list(found)
+            failed = any(d.severity is Severity.ERROR for d in found)
+            status = StageStatus.FAILED if failed else StageStatus.PASSED
+            stages.append(StageReport(stage=stage, status=status,
+                                      duration_ms=(time.perf_counter() - started) * 1000))
+            return not failed
+
+        def stop(found: Iterable[Diagnostic]) -> CheckReport:
+            done = {s.stage for s in stages}
+            for stage in (Stage.PARSE, Stage.POLICY, Stage.TYPES):
+                if stage not in done:
+                    stages.append(StageReport(stage=stage, status=StageStatus.SKIPPED))
+            return CheckReport(ok=False, diagnostics=tuple(found), stages=tuple(stages))
+
+        started = time.perf_counter()
+        too_large = check_source_size(source, self.policy) if self.check_policy else None
+        if too_large is not None:
+            stages.append(StageReport(stage=Stage.PARSE, status=StageStatus.SKIPPED))
+            finish(Stage.POLICY, started, [too_large])
+            return stop([too_large])
+        parsed = parse(source)
+        if not isinstance(parsed, ParsedSnippet):
+            finish(Stage.PARSE, started, [parsed])
+            return stop([parsed])
+        finish(Stage.PARSE, started, [])
+
+        if self.check_policy:
+            started = time.perf_counter()
+            ctx = PolicyContext(self.policy, self.registry, context.names, context.modules)
+            found = check_policy(parsed, ctx)
+            if not finish(Stage.POLICY, started, found):
+                return stop(found)
+        else:
+            stages.append(StageReport(stage=Stage.POLICY, status=StageStatus.SKIPPED))
+            found = []
+
+        bindings: tuple[Binding, ...] = ()
+        if self.check_types:
+            started = time.perf_counter()
+            report = self._type_checker().check(parsed, context)
+            found = [*found, *report.diagnostics]
+            bindings = report.bindings
+            if not finish(Stage.TYPES, started, report.diagnostics):
+                return stop(found)
+        else:
+            stages.append(StageReport(stage=Stage.TYPES, status=StageStatus.SKIPPED))
+            # Without the checker the names are still known, only their types are not.
+            bindings = tuple(Binding(n, "value", "_m_typing.Any", ("typing",))
+                             for n in parsed.module_bindings)
+        return CheckReport(ok=True, diagnostics=tuple(found), stages=tuple(stages),
+                           bindings=bindings)
+
+    def close(self) -> None:
+        if self._checker is not None:
+            self._checker.close()
+            self._checker = None
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,100 @@
+"""Hints that tell a model what to do instead of what it tried.
+
+A hint names the reason (files, network, introspection...) and, when the registry has a tool
+that plausibly does the job, that tool with its call shape.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+from engine.tools import ToolRegistry
+
+_FILES = "files are not available"
+_NETWORK = "the network is not available"
+_SYSTEM = "the operating system is not available"
+_DYNAMIC = "running code built at run time is not allowed"
+_INTROSPECTION = "introspection of objects is not allowed"
+
+#: Why well-known builtins and modules are unavailable, and which tools could stand in.
+_REASONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "open": (_FILES, ("read", "file", "report", "load", "document")),
+    "input": ("there is no user at a terminal", ("ask", "input", "user")),
+    "eval": (_DYNAMIC, ()),
+    "exec": (_DYNAMIC, ()),
+    "compile": (_DYNAMIC, ()),
+    "__import__": (_DYNAMIC, ()),
+    "breakpoint": ("there is no debugger", ()),
+    "getattr": (_INTROSPECTION + "; use `obj.name` with a literal attribute name", ()),
+    "setattr": (_INTROSPECTION + "; assign with `obj.name = value`", ()),
+    "delattr": (_INTROSPECTION, ()),
+    "hasattr": (_INTROSPECTION, ()),
+    "vars": (_INTROSPECTION, ()),
+    "dir": (_INTROSPECTION + "; the tool stubs list every field", ()),
+    "globals": (_INTROSPECTION, ()),
+    "locals": (_INTROSPECTION, ()),
+    "type": (_INTROSPECTION + "; use isinstance(x, T)", ()),
+    "object": (_INTROSPECTION, ()),
+    "memoryview": (_INTROSPECTION, ()),
+    "help": ("there is no interactive help; the tool stubs document every tool", ()),
+    "exit": ("end the snippet with final_answer(value)", ()),
+    "quit": ("end the snippet with final_answer(value)", ()),
+    "os": (_SYSTEM, ("file", "read", "list")),
+    "sys": (_SYSTEM, ()),
+    "subprocess": (_SYSTEM, ("run", "command")),
+    "shutil": (_FILES, ("file",)),
+    "pathlib": (_FILES, ("read", "file", "list")),
+    "io": (_FILES, ("read", "file")),
+    "glob": (_FILES, ("list", "file")),
+    "tempfile": (_FILES, ()),
+    "pickle": ("unpickling runs arbitrary code", ()),
+    "marshal": (_DYNAMIC, ()),
+    "ctypes": (_SYSTEM, ()),
+    "importlib": (_DYNAMIC, ()),
+    "builtins": (_INTROSPECTION, ()),
+    "inspect": (_INTROSPECTION, ()),
+    "gc": (_INTROSPECTION, ()),
+    "types": (_INTROSPECTION, ()),
+    "socket": (_NETWORK, ("fetch", "get", "search", "http", "url", "download")),
+    "requests": (_NETWORK, ("fetch", "get", "search", "http", "url", "download")),
+    "httpx": (_NETWORK, ("fetch", "get", "search", "http", "url", "download")),
+    "urllib": (_NETWORK, ("fetch", "get", "search", "http", "url", "download")),
+    "http": (_NETWORK, ("fetch", "get", "search", "http", "url", "download")),
+    "threading": ("threads are not available", ()),
+    "multiprocessing": (_SYSTEM, ()),
+    "asyncio": ("async code is not available", ()),
+}
+
+
+def suggest_tools(registry: ToolRegistry, keywords: Iterable[str]) -> list[str]:
+    """Tools whose name or description mentions one of the keywords, as call shapes."""
+    keys = [k.lower() for k in keywords]
+    if not keys:
+        return []
+    found = []
+    for t in registry:
+        words = set(re.split(r"[^a-z0-9]+", f"{t.name} {t.description}".lower()))
+        if any(k in words or k in t.name.lower() for k in keys):
+            found.append(f"`{t.name}(...)`")
+    return found[:3]
+
+
+def unavailable_hint(name: str, registry: ToolRegistry, candidates: Iterable[str]) -> str:
+    """Why ``name`` is unavailable and what to use instead."""
+    root = name.split(".", maxsplit=1)[0]
+    reason, keywords = _REASONS.get(name, _REASONS.get(root, ("", ())))
+    tools = suggest_tools(registry, keywords)
+    parts: list[str] = []
+    if reason:
+        parts.append(f"`{name}` is not allowed: {reason}")
+    if tools:
+        parts.append("use the tool " + " or ".join(tools) + " instead")
+    if not parts:
+        close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.75)
+        if close:
+            return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+        return (f"`{name}` is not defined here; use the tools, allowed builtins and names "
+                "you bind yourself")
+    return "; ".join(parts)

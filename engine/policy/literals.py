@@ -1,0 +1,99 @@
+"""Size the values that constant expressions build, without building them.
+
+``10**10**10`` or ``'a' * 10**9`` would exhaust memory or CPU long before a limit could act,
+yet their size is visible in the source. Sizes are estimated bottom-up on the syntax tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+_POINTER_BYTES = 8
+_EXACT_BITS = 64  # exact values are kept only while they are small
+
+
+@dataclass(frozen=True)
+class Sized:
+    kind: str  # "int", "str", "bytes", "seq"
+    size: int  # bits for int, items for str/bytes/seq
+    value: int | None = None  # exact value of a small int
+
+    @property
+    def nbytes(self) -> int:
+        if self.kind == "int":
+            return self.size // 8 + 1
+        if self.kind == "seq":
+            return self.size * _POINTER_BYTES
+        return self.size
+
+
+def _int(value: int) -> Sized:
+    bits = abs(value).bit_length()
+    return Sized("int", bits, value if bits <= _EXACT_BITS else None)
+
+
+def estimate(node: cst.BaseExpression) -> Sized | None:
+    """The estimated size of a constant expression's value, or None when not constant."""
+    if isinstance(node, cst.Integer):
+        return _int(int(node.evaluated_value))
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return Sized("bytes" if isinstance(value, bytes) else "str", len(value))
+    if isinstance(node, cst.ConcatenatedString):
+        left, right = estimate(node.left), estimate(node.right)
+        if left is None or right is None:
+            return None
+        return Sized(left.kind, left.size + right.size)
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return Sized("seq", len(node.elements))
+    if isinstance(node, cst.UnaryOperation):
+        inner = estimate(node.expression)
+        if inner is None or inner.kind != "int":
+            return None
+        return Sized("int", inner.size, None if inner.value is None else -inner.value)
+    if isinstance(node, cst.BinaryOperation):
+        return _binary(node)
+    return None
+
+
+def _binary(node: cst.BinaryOperation) -> Sized | None:
+    left, right = estimate(node.left), estimate(node.right)
+    if left is None or right is None:
+        return None
+    op = node.operator
+    if isinstance(op, cst.Power) and left.kind == right.kind == "int":
+        if left.value is not None and abs(left.value) <= 1:
+            return _int(1)
+        if right.value is None:
+            return Sized("int", 1 << 62)
+        if right.value < 0:
+            return None  # a float
+        bits = left.size * right.value
+        if bits <= _EXACT_BITS and left.value is not None:
+            return _int(left.value ** right.value)
+        return Sized("int", bits)
+    if isinstance(op, cst.LeftShift) and left.kind == right.kind == "int":
+        shift = right.value if right.value is not None else 1 << 62
+        bits = left.size + max(shift, 0)
+        if bits <= _EXACT_BITS and left.value is not None:
+            return _int(left.value << max(shift, 0))
+        return Sized("int", bits)
+    if isinstance(op, cst.Multiply):
+        if left.kind == right.kind == "int":
+            if left.value is not None and right.value is not None:
+                return _int(left.value * right.value)
+            return Sized("int", left.size + right.size)
+        seq, count = (left, right) if right.kind == "int" else (right, left)
+        if count.kind != "int" or seq.kind == "int":
+            return None
+        times = count.value if count.value is not None else 1 << 62
+        return Sized(seq.kind, seq.size * max(times, 0))
+    if isinstance(op, cst.Add) and left.kind == right.kind:
+        if left.kind == "int":
+            if left.value is not None and right.value is not None:
+                return _int(left.value + right.value)
+            return Sized("int", max(left.size, right.size) + 1)
+        return Sized(left.kind, left.size + right.size)
+    return None

@@ -1,0 +1,276 @@
+"""The policy as code: a TOML file validated by a pydantic model, with ``extends``.
+
+A policy is a set of allow-lists. In a file, a list-valued key either replaces what the file
+extends (``allow = ["math"]``) or edits it (``allow = { add = ["csv"], remove = ["re"] }``).
+Unknown keys and wrong types are errors that name the key and the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.errors import ConfigIssue, PolicyError
+
+#: Constructs a policy can forbid, each a kind of LibCST node (see ``policy.rules``).
+SyntaxKind = Literal[
+    "global", "nonlocal", "class", "async", "yield", "star_import", "lambda", "decorator",
+    "with", "match", "del", "try_star", "walrus", "import",
+]
+
+#: Frame, code, generator, coroutine and traceback internals: reachable without dunders.
+DEFAULT_DENIED_ATTRIBUTES: tuple[str, ...] = (
+    "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "gi_suspended",
+    "cr_frame", "cr_code", "cr_await", "cr_origin", "cr_running", "cr_suspended",
+    "ag_frame", "ag_code", "ag_await", "ag_running",
+    "f_globals", "f_locals", "f_builtins", "f_back", "f_code", "f_trace", "f_lasti",
+    "tb_frame", "tb_next", "tb_lasti", "tb_lineno",
+    "co_code", "co_consts", "co_names", "co_varnames", "co_filename", "co_lines",
+    "func_globals", "func_code",
+    "mro",
+)
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class Imports(BaseModel):
+    model_config = _STRICT
+    allow: tuple[str, ...] = Field(
+        default=(), description="Modules a snippet may import. Submodules must be listed too."
+    )
+
+
+class Builtins(BaseModel):
+    model_config = _STRICT
+    allow: tuple[str, ...] = Field(
+        default=(), description="Builtins a snippet may use (call or read)."
+    )
+
+
+class Attributes(BaseModel):
+    model_config = _STRICT
+    allow_dunder: tuple[str, ...] = Field(
+        default=(), description="Double-underscore attributes that are allowed despite the rule."
+    )
+    deny: tuple[str, ...] = Field(
+        default=DEFAULT_DENIED_ATTRIBUTES,
+        description="Attribute names that are always denied (interpreter internals).",
+    )
+    allow_private: bool = Field(
+        default=False, description="Allow attributes whose name starts with one underscore."
+    )
+
+
+class Syntax(BaseModel):
+    model_config = _STRICT
+    forbid: tuple[SyntaxKind, ...] = Field(
+        default=("global", "nonlocal", "class", "async", "yield", "star_import"),
+        description="Constructs a snippet may not use.",
+    )
+
+
+class Limits(BaseModel):
+    model_config = _STRICT
+    max_source_bytes: int = Field(default=65_536, gt=0, description="Size of a snippet.")
+    max_nodes: int = Field(default=20_000, gt=0, description="Syntax nodes in a snippet.")
+    max_depth: int = Field(default=100, gt=0, description="Nesting depth of the syntax tree.")
+    max_literal_bytes: int = Field(
+        default=1_000_000, gt=0, description="Size of a value a constant expression may build."
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, description="Wall time of one snippet.")
+    cpu_seconds: float = Field(default=10.0, gt=0, description="CPU time of one snippet.")
+    memory_mb: int = Field(default=512, gt=0, description="Memory a session may add.")
+    max_output_bytes: int = Field(
+        default=65_536, gt=0, description="Captured output kept per snippet."
+    )
+    max_tool_calls: int = Field(default=100_000, gt=0, description="Tool calls per snippet.")
+    max_tool_argument_bytes: int = Field(
+        default=1_048_576, gt=0, description="Serialised size of one tool call's arguments."
+    )
+    max_tool_result_bytes: int = Field(
+        default=33_554_432, gt=0, description="Serialised size of one tool call's result."
+    )
+
+
+class Sandbox(BaseModel):
+    model_config = _STRICT
+    network: bool = Field(default=False, description="Whether snippets may open sockets.")
+    filesystem: Literal["none"] = Field(
+        default="none", description="What of the filesystem a snippet may reach."
+    )
+
+
+class Policy(BaseModel):
+    """A resolved policy: every allow-list concrete, ``extends`` already applied."""
+
+    model_config = _STRICT
+
+    name: str = "custom"
+    description: str = ""
+    imports: Imports = Imports()
+    builtins: Builtins = Builtins()
+    attributes: Attributes = Attributes()
+    syntax: Syntax = Syntax()
+    limits: Limits = Limits()
+    sandbox: Sandbox = Sandbox()
+    source: str = Field(default="<inline>", exclude=True)
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> Policy:
+        """Load a bundled policy by name (``default``) or a policy file by path."""
+        return load_policy(name_or_path)
+
+    @classmethod
+    def from_toml(
+        cls, text: str, *, source: str = "<string>", base_dir: Path | None = None
+    ) -> Policy:
+        data = _parse_toml(text, source)
+        return _resolve(data, source, base_dir or Path.cwd(), chain=())
+
+    def prompt_rules(self) -> list[str]:
+        """The policy as short plain-language rules for a model's system prompt."""
+        from engine.policy.prompt import prompt_rules
+
+        return prompt_rules(self)
+
+    @cached_property
+    def allowed_modules(self) -> frozenset[str]:
+        return frozenset(self.imports.allow)
+
+    @cached_property
+    def allowed_builtins(self) -> frozenset[str]:
+        return frozenset(self.builtins.allow)
+
+    @cached_property
+    def denied_attributes(self) -> frozenset[str]:
+        return frozenset(self.attributes.deny)
+
+    @cached_property
+    def forbidden_syntax(self) -> frozenset[str]:
+        return frozenset(self.syntax.forbid)
+
+
+def bundled_policy_dir() -> Path:
+    """Where the bundled policies live: in the wheel, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent.parent
+    installed = here / "_policies"
+    return installed if installed.is_dir() else here.parent / "policies"
+
+
+def bundled_policy_names() -> list[str]:
+    return sorted(p.stem for p in bundled_policy_dir().glob("*.toml"))
+
+
+def load_policy(name_or_path: str | Path) -> Policy:
+    path = _locate(str(name_or_path), base_dir=Path.cwd(), source="<command line>")
+    return _load_file(path, chain=())
+
+
+def _locate(ref: str, *, base_dir: Path, source: str) -> Path:
+    candidate = Path(ref)
+    if ref.endswith(".toml") or len(candidate.parts) > 1:
+        path = candidate if candidate.is_absolute() else base_dir / candidate
+        if not path.is_file():
+            raise PolicyError([ConfigIssue(source, "extends" if source != "<command line>" else "",
+                                           f"policy file {ref!r} does not exist")])
+        return path
+    path = bundled_policy_dir() / f"{ref}.toml"
+    if not path.is_file():
+        names = ", ".join(bundled_policy_names())
+        raise PolicyError([ConfigIssue(source, "extends" if source != "<command line>" else "",
+                                       f"no bundled policy named {ref!r}; bundled: {names}, "
+                                       "or give the path of a .toml file")])
+    return path
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError([ConfigIssue(source, "", f"not valid TOML: {exc}")]) from exc
+
+
+def _load_file(path: Path, chain: tuple[Path, ...]) -> Policy:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError([ConfigIssue(source, "", f"cannot read: {exc}")]) from exc
+    return _resolve(_parse_toml(text, source), source, path.parent, (*chain, path.resolve()))
+
+
+def _resolve(data: dict[str, Any], source: str, base_dir: Path, chain: tuple[Path, ...]) -> Policy:
+    extends = data.pop("extends", None)
+    if extends is None:
+        base = Policy()
+    elif not isinstance(extends, str):
+        raise PolicyError([ConfigIssue(source, "extends", "must be a policy name or a path")])
+    else:
+        parent_path = _locate(extends, base_dir=base_dir, source=source)
+        if parent_path.resolve() in chain:
+            cycle = " -> ".join(str(p) for p in (*chain, parent_path.resolve()))
+            raise PolicyError([ConfigIssue(source, "extends", f"extends itself: {cycle}")])
+        base = _load_file(parent_path, chain)
+    inherited = base.model_dump()
+    inherited.pop("name", None)
+    inherited.pop("description", None)
+    issues: list[ConfigIssue] = []
+    merged = _merge(inherited, data, source, "", issues)
+    if issues:
+        raise PolicyError(issues)
+    merged.setdefault("name", Path(source).stem if source.endswith(".toml") else "custom")
+    try:
+        return Policy.model_validate({**merged, "source": source})
+    except ValidationError as exc:
+        raise PolicyError([_issue(source, err) for err in exc.errors()]) from exc
+
+
+def _merge(
+    base: dict[str, Any], override: dict[str, Any], source: str, prefix: str,
+    issues: list[ConfigIssue],
+) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        where = f"{prefix}{key}"
+        old = base.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            merged[key] = _merge(old, value, source, where + ".", issues)
+        elif isinstance(old, (list, tuple)) and isinstance(value, dict):
+            merged[key] = _edit_list(list(old), value, source, where, issues)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _edit_list(
+    old: list[Any], edit: dict[str, Any], source: str, where: str, issues: list[ConfigIssue]
+) -> list[Any]:
+    unknown = set(edit) - {"add", "remove"}
+    if unknown:
+        issues.append(ConfigIssue(source, where, f"a list edit takes only 'add' and 'remove', "
+                                  f"not {sorted(unknown)}"))
+        return old
+    add, remove = edit.get("add", []), edit.get("remove", [])
+    for key, items in (("add", add), ("remove", remove)):
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            issues.append(ConfigIssue(source, f"{where}.{key}", "must be a list of strings"))
+            return old
+    missing = [r for r in remove if r not in old]
+    if missing:
+        issues.append(ConfigIssue(source, f"{where}.remove",
+                                  f"{missing} not in the inherited list, nothing to remove"))
+    return [x for x in old if x not in remove] + [a for a in add if a not in old]
+
+
+def _issue(source: str, err: Any) -> ConfigIssue:
+    key = ".".join(str(part) for part in err["loc"])
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif "input" in err and not isinstance(err["input"], dict):
+        message += f" (got {err['input']!r})"
+    return ConfigIssue(source, key, message)

@@ -1,0 +1,52 @@
+"""The policy in plain language, for a model's system prompt.
+
+Restricting the search space in the prompt is half of the policy: a model that knows it
+cannot import ``os`` does not try. The rules are short because small models have small
+contexts.
+"""
+
+from __future__ import annotations
+
+from engine.policy.model import Policy
+from engine.policy.rules import _SYNTAX_LABELS
+
+_SAFE_BUILTIN_HINT = 8  # how many denied builtins to name explicitly
+
+
+def prompt_rules(policy: Policy) -> list[str]:
+    """One sentence per rule, most important first."""
+    rules = [
+        "Write plain Python 3. The tools are already defined as functions: call them "
+        "directly, do not import or redefine them.",
+    ]
+    allowed = sorted(policy.allowed_modules)
+    if allowed and "import" not in policy.forbidden_syntax:
+        rules.append("You may import only: " + ", ".join(allowed) + ".")
+    else:
+        rules.append("You cannot import any module.")
+    if not policy.sandbox.network:
+        rules.append("You cannot access the network.")
+    if policy.sandbox.filesystem == "none":
+        rules.append("You cannot read or write files (no `open`).")
+    denied = [
+        n for n in ("eval", "exec", "compile", "getattr", "setattr", "globals", "vars", "type")
+        if n not in policy.allowed_builtins
+    ][:_SAFE_BUILTIN_HINT]
+    if denied:
+        rules.append("Do not use " + ", ".join(denied) + ", or any name or attribute that "
+                     "starts with an underscore.")
+    forbidden = [_SYNTAX_LABELS[k] for k in policy.syntax.forbid if k != "import"]
+    if forbidden:
+        rules.append("Do not use " + ", ".join(forbidden) + ".")
+    limits = policy.limits
+    rules.append(
+        f"Each snippet may run for at most {limits.timeout_seconds:g} s and print at most "
+        f"{limits.max_output_bytes // 1024} KB; aggregate in code and print only what you need."
+    )
+    rules.append("Variables you define stay available to your next snippets.")
+    rules.append("When you have the answer, call final_answer(value).")
+    return rules
+
+
+def render_prompt_rules(policy: Policy) -> str:
+    return "\n".join(f"- {rule}" for rule in prompt_rules(policy))

@@ -1,0 +1,491 @@
+"""The policy's rules: LibCST visitors that collect every violation, never raise.
+
+Each rule is a small visitor over one parsed snippet; a snippet with five violations gets five
+diagnostics. Rules share a ``Findings`` sink that turns a node into a located diagnostic.
+"""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import BuiltinAssignment, ClassScope, ImportAssignment
+
+from engine import codes
+from engine.diagnostics import Diagnostic, Stage, line_of
+from engine.parse import ParsedSnippet
+from engine.policy import literals, modules
+from engine.policy.hints import unavailable_hint
+from engine.policy.model import Policy
+from engine.tools import ENGINE_NAMES, ToolRegistry
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What the rules need besides the snippet: the policy, the tools, the session so far."""
+
+    policy: Policy
+    registry: ToolRegistry
+    session_names: frozenset[str] = frozenset()
+    session_modules: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def readable_names(self) -> frozenset[str]:
+        return (
+            self.policy.allowed_builtins
+            | frozenset(self.registry.names)
+            | frozenset(self.registry.type_names)
+            | frozenset(ENGINE_NAMES)
+            | self.session_names
+        )
+
+
+class Findings:
+    """Collects diagnostics, located through the snippet's position metadata."""
+
+    def __init__(self, snippet: ParsedSnippet) -> None:
+        self.snippet = snippet
+        self.items: list[Diagnostic] = []
+        self._seen: set[tuple[str, int, int]] = set()
+
+    def add(self, node: cst.CSTNode, code: str, message: str, hint: str | None = None) -> None:
+        where = self.snippet.positions.get(node)
+        line, column = (where.start.line, where.start.column + 1) if where else (1, 1)
+        key = (code, line, column)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        entry = codes.get(code)
+        self.items.append(
+            Diagnostic(
+                stage=Stage.POLICY, code=code, rule=entry.rule, message=message,
+                line=line, column=column,
+                end_line=where.end.line if where else None,
+                end_column=where.end.column + 1 if where else None,
+                source_line=line_of(self.snippet.source, line),
+                hint=hint if hint is not None else entry.hint,
+            )
+        )
+
+
+def is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _allowed_list(names: frozenset[str]) -> str:
+    return ", ".join(sorted(names)) if names else "none"
+
+
+class IdentifierRule(cst.BatchableCSTVisitor):
+    """Identifiers must be in NFKC form: Python reads ``ｏｐｅｎ`` as ``open``."""
+
+    def __init__(self, findings: Findings) -> None:
+        self.findings = findings
+
+    def visit_Name(self, node: cst.Name) -> None:
+        normal = unicodedata.normalize("NFKC", node.value)
+        if normal != node.value:
+            self.findings.add(
+                node, "P112",
+                f"identifier `{node.value}` is not in normal form; Python reads it as `{normal}`",
+                hint=f"write `{normal}` with plain characters",
+            )
+
+
+class ImportRule(cst.BatchableCSTVisitor):
+    """Imports must name allowed modules; submodules and private names need their own allowance."""
+
+    def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
+        self.findings = findings
+        self.ctx = ctx
+        self.allowed = ctx.policy.allowed_modules
+        #: alias -> module, for every name an import statement binds to a module
+        self.aliases: dict[str, str] = {}
+
+    def _check_module(self, node: cst.CSTNode, dotted: str) -> bool:
+        parts = dotted.split(".")
+        for i in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:i])
+            if prefix in self.allowed:
+                continue
+            allowed = _allowed_list(self.allowed)
+            if i == 1:
+                self.findings.add(
+                    node, "P101", f"module `{prefix}` cannot be imported",
+                    hint=_join(unavailable_hint(prefix, self.ctx.registry, ()),
+                               f"allowed modules are: {allowed}"),
+                )
+            else:
+                self.findings.add(
+                    node, "P102", f"submodule `{prefix}` is not allowed",
+                    hint=f"only the listed modules can be reached; allowed modules are: {allowed}",
+                )
+            return False
+        return True
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if self._check_module(alias.name, dotted):
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.aliases[alias.asname.name.value] = dotted
+                else:
+                    top = dotted.split(".")[0]
+                    self.aliases[top] = top
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if node.relative:
+            self.findings.add(node, "P103", "relative imports have no meaning in a snippet",
+                              hint="import modules by their absolute name")
+            return
+        if node.module is None:
+            return
+        dotted = _dotted(node.module)
+        if not self._check_module(node.module, dotted):
+            return
+        if isinstance(node.names, cst.ImportStar):
+            return  # the syntax rule decides about star imports
+        for alias in node.names:
+            name = alias.name.value if isinstance(alias.name, cst.Name) else _dotted(alias.name)
+            bound = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                bound = alias.asname.name.value
+            if name.startswith("_"):
+                self.findings.add(alias.name, "P104", f"`{name}` is private to `{dotted}`",
+                                  hint=f"use the public names of `{dotted}`")
+                continue
+            sub = modules.submodule_of(dotted, name)
+            if sub is not None and self._check_module(alias.name, sub):
+                self.aliases[bound] = sub
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+class AttributeRule(cst.BatchableCSTVisitor):
+    """Dunder, denied and private attributes; writes to modules; module-valued attributes."""
+
+    def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
+        self.findings = findings
+        self.policy = ctx.policy
+        #: attribute chains whose base is a plain name, resolved against module aliases later
+        self.chains: list[cst.Attribute] = []
+        #: attribute nodes that are written (assigned, augmented, deleted)
+        self.written: list[cst.Attribute] = []
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        name = node.attr.value
+        attributes = self.policy.attributes
+        if is_dunder(name):
+            if name not in attributes.allow_dunder:
+                self.findings.add(
+                    node.attr, "P120", f"attribute `{name}` is not allowed",
+                    hint="double-underscore attributes reach interpreter internals; use the "
+                    "object's public fields and methods",
+                )
+            return
+        if name in self.policy.denied_attributes:
+            self.findings.add(node.attr, "P121", f"attribute `{name}` is not allowed",
+                              hint="frame, code and generator internals are out of reach")
+            return
+        if name.startswith("_") and not attributes.allow_private:
+            self.findings.add(node.attr, "P122", f"attribute `{name}` is private",
+                              hint="use the public fields and methods (no leading underscore)")
+            return
+        if isinstance(node.value, (cst.Name, cst.Attribute)):
+            self.chains.append(node)
+
+    def _written(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Attribute):
+            self.written.append(target)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._written(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._written(target.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._written(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._written(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._written(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._written(node.target)
+
+    def resolve_modules(self, aliases: Mapping[str, str], findings: Findings) -> None:
+        """Check module-valued attributes and module writes once all imports are known."""
+        for node in self.written:
+            base = node.value
+            if isinstance(base, cst.Name) and base.value in aliases:
+                findings.add(node, "P123",
+                             f"`{_dotted(node)}` is an attribute of a module and cannot be changed",
+                             hint="store the value in a variable of your own instead")
+        for node in self.chains:
+            parts = _dotted(node).split(".")
+            if not parts[0] or parts[0] not in aliases:
+                continue
+            module = aliases[parts[0]]
+            for attribute in parts[1:]:
+                sub = modules.submodule_of(module, attribute)
+                if sub is None:
+                    break
+                if sub not in self.policy.allowed_modules:
+                    findings.add(
+                        node.attr, "P102",
+                        f"`{_dotted(node)}` is the module `{sub}`, which is not allowed",
+                        hint="allowed modules are: " + _allowed_list(self.policy.allowed_modules),
+                    )
+                    break
+                module = sub
+
+
+_SYNTAX_HINTS: dict[str, str] = {
+    "global": "return values from functions instead of rebinding module names",
+    "nonlocal": "return values from the inner function instead",
+    "class": "use dicts, tuples or the tools' models instead of defining classes",
+    "async": "call the tools directly: they are synchronous",
+    "yield": "build and return a list instead of a generator",
+    "star_import": "import the names you need one by one",
+    "lambda": "define a function with `def`",
+    "decorator": "call the function explicitly instead of decorating",
+    "with": "context managers are not available",
+    "match": "use if/elif",
+    "del": "rebind the name instead",
+    "try_star": "use a plain try/except",
+    "walrus": "assign in a separate statement",
+    "import": "use the tools and builtins; imports are not available",
+}
+
+_SYNTAX_LABELS: dict[str, str] = {
+    "global": "`global` statements", "nonlocal": "`nonlocal` statements",
+    "class": "class definitions", "async": "`async` code", "yield": "`yield` (generators)",
+    "star_import": "star imports", "lambda": "`lambda` expressions", "decorator": "decorators",
+    "with": "`with` statements", "match": "`match` statements", "del": "`del` statements",
+    "try_star": "`except*`", "walrus": "assignment expressions (`:=`)", "import": "imports",
+}
+
+
+class SyntaxRule(cst.BatchableCSTVisitor):
+    """Constructs the policy forbids, by kind."""
+
+    def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
+        self.findings = findings
+        self.forbid = ctx.policy.forbidden_syntax
+
+    def _flag(self, node: cst.CSTNode, kind: str) -> None:
+        if kind in self.forbid:
+            self.findings.add(node, "P130", f"{_SYNTAX_LABELS[kind]} are not allowed",
+                              hint=_SYNTAX_HINTS[kind])
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self._flag(node, "global")
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self._flag(node, "nonlocal")
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._flag(node, "class")
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is not None:
+            self._flag(node, "async")
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self._flag(node, "async")
+
+    def visit_For(self, node: cst.For) -> None:
+        if node.asynchronous is not None:
+            self._flag(node, "async")
+
+    def visit_With(self, node: cst.With) -> None:
+        self._flag(node, "async" if node.asynchronous is not None else "with")
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        if node.asynchronous is not None:
+            self._flag(node, "async")
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self._flag(node, "yield")
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if isinstance(node.names, cst.ImportStar):
+            self._flag(node, "star_import")
+        self._flag(node, "import")
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self._flag(node, "import")
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._flag(node, "lambda")
+
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        self._flag(node, "decorator")
+
+    def visit_Match(self, node: cst.Match) -> None:
+        self._flag(node, "match")
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._flag(node, "del")
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._flag(node, "try_star")
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._flag(node, "walrus")
+
+
+_FORMAT_METHODS = ("format", "format_map")
+
+
+def _literal_text(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _traversing_fields(template: str) -> Iterator[str]:
+    """Replacement fields of a format template that reach attributes or items."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return
+    for _, field_name, spec, _ in parsed:
+        if field_name and ("." in field_name or "[" in field_name):
+            yield field_name
+        if spec and "{" in spec:
+            yield from _traversing_fields(spec)
+
+
+class FormatRule(cst.BatchableCSTVisitor):
+    """``str.format`` and ``format_map`` must not traverse attributes or items."""
+
+    def __init__(self, findings: Findings) -> None:
+        self.findings = findings
+        self._checked: set[cst.Attribute] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in _FORMAT_METHODS):
+            return
+        self._checked.add(func)
+        template = _literal_text(func.value)
+        if template is None:
+            self.findings.add(func.attr, "P141",
+                              f"`.{func.attr.value}()` is called on a template that is not a "
+                              "string literal")
+            return
+        for name in _traversing_fields(template):
+            self.findings.add(func.value, "P140",
+                              f"the format field `{{{name}}}` reaches into an attribute or item")
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value in _FORMAT_METHODS and node not in self._checked:
+            self.findings.add(node.attr, "P141",
+                              f"`.{node.attr.value}` is used without calling it on a literal")
+
+
+class SizeRule:
+    """Bounds on the syntax tree (nodes, depth) and on the values constants build.
+
+    Not a visitor of its own: its hooks run around every node of the batched traversal.
+    """
+
+    def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
+        self.findings = findings
+        self.limits = ctx.policy.limits
+        self.nodes = 0
+        self.depth = 0
+        self._flagged: cst.CSTNode | None = None
+        self._depth_flagged = False
+
+    def before_visit(self, node: cst.CSTNode) -> None:
+        self.nodes += 1
+        self.depth += 1
+        if self.depth > self.limits.max_depth and not self._depth_flagged:
+            self._depth_flagged = True
+            self.findings.add(node, "P151",
+                              f"the code nests more than {self.limits.max_depth} levels deep")
+        if isinstance(node, cst.BinaryOperation) and self._flagged is None:
+            sized = literals.estimate(node)
+            if sized is not None and sized.nbytes > self.limits.max_literal_bytes:
+                self._flagged = node  # its operands would only repeat the finding
+                self.findings.add(
+                    node, "P152",
+                    f"this constant expression builds a value of about {_human(sized.nbytes)}; "
+                    f"the limit is {_human(self.limits.max_literal_bytes)}",
+                )
+
+    def after_leave(self, node: cst.CSTNode) -> None:
+        self.depth -= 1
+        if node is self._flagged:
+            self._flagged = None
+
+    def finish(self) -> None:
+        if self.nodes > self.limits.max_nodes:
+            self.findings.add(self.findings.snippet.module, "P150",
+                              f"the snippet has {self.nodes} syntax nodes; the limit is "
+                              f"{self.limits.max_nodes}")
+
+
+def _human(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.0f} {unit}"
+        n //= 1000
+    return f"{n} TB"
+
+
+def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) -> set[str]:
+    """Reads of names the snippet may not use, and bindings of dunder names.
+
+    Returns the names that some statement binds to something other than an import, which
+    therefore cannot be trusted to still hold a module.
+    """
+    readable = ctx.readable_names
+    allow_dunder = set(ctx.policy.attributes.allow_dunder)
+    non_import: set[str] = set()
+    candidates = sorted(readable | set(snippet.module_bindings))
+    for scope in {s for s in snippet.scopes.values() if s is not None}:
+        for assignment in scope.assignments:
+            if isinstance(assignment, BuiltinAssignment):
+                continue
+            if not isinstance(assignment, ImportAssignment):
+                non_import.add(assignment.name)
+            node = getattr(assignment, "node", None)
+            if is_dunder(assignment.name) and assignment.name not in allow_dunder and node:
+                if isinstance(scope, ClassScope) and assignment.name in allow_dunder:
+                    continue
+                findings.add(node, "P111", f"the name `{assignment.name}` cannot be bound",
+                             hint="double-underscore names are reserved for the interpreter")
+        for access in scope.accesses:
+            if not isinstance(access.node, (cst.Name, cst.Attribute)):
+                continue  # names inside string annotations are never evaluated
+            name = _dotted(access.node).split(".")[0]
+            if any(not isinstance(r, BuiltinAssignment) for r in access.referents):
+                continue  # bound by the snippet itself
+            if name in readable:
+                continue
+            if is_dunder(name):
+                findings.add(access.node, "P111", f"the name `{name}` is not available",
+                             hint="double-underscore names reach interpreter internals")
+                continue
+            findings.add(access.node, "P110", f"`{name}` is not available",
+                         hint=unavailable_hint(name, ctx.registry, candidates))
+    return non_import

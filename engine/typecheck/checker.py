@@ -1,0 +1,233 @@
+"""Stage 3: type-check a snippet with a warm, in-process mypy against the tool stubs.
+
+mypy's fine-grained incremental machinery (the engine of ``dmypy``) is kept alive for the
+engine's lifetime, so a check re-analyses only the snippet: a few milliseconds instead of a
+second for a cold run. Three files live in a private temporary directory (never on
+``sys.path``, where mypy could treat the snippet as installed code and silence it):
+
+* ``_codeact_tools.pyi``: the generated stubs of the tools;
+* ``_codeact_ctx.pyi``: declarations of names earlier snippets of the session bound;
+* ``_codeact_snippet.py``: a short prelude, the snippet, and an epilogue that names each
+  module-level binding so that its type at the end of the snippet can be read back.
+
+mypy notices changes by whole-second mtime and size, so every write also moves the file's
+mtime forward, and its file-system cache is flushed around each update.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mypy.dmypy_server import Server
+from mypy.modulefinder import BuildSource
+from mypy.nodes import Decorator, ExpressionStmt, FuncDef, MypyFile, NameExpr, Var
+from mypy.options import Options
+
+from engine import codes
+from engine.diagnostics import Diagnostic, Severity, Stage, line_of
+from engine.parse import ParsedSnippet
+from engine.policy.rules import is_dunder
+from engine.typecheck.context import (
+    CONTEXT_MODULE,
+    PRIVATE_PREFIX,
+    SNIPPET_MODULE,
+    TOOLS_MODULE,
+    Binding,
+    SessionContext,
+)
+from engine.typecheck.typetext import TypeText
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TypeReport:
+    diagnostics: tuple[Diagnostic, ...]
+    bindings: tuple[Binding, ...]
+
+
+def _options() -> Options:
+    options = Options()
+    options.python_version = sys.version_info[:2]
+    options.show_column_numbers = True
+    options.show_error_end = True
+    options.hide_error_codes = False
+    options.output = "json"
+    options.error_summary = False
+    options.check_untyped_defs = True
+    # A session is a REPL: rebinding a name to a value of another type is normal.
+    options.allow_redefinition = True
+    options.ignore_missing_imports = True
+    options.export_types = True
+    options.color_output = False
+    return options
+
+
+class TypeChecker:
+    """A warm mypy for one tool registry. Thread-safe; checks run one at a time."""
+
+    def __init__(self, stubs: str) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="codeact-types-"))
+        self._tools = self._dir / f"{TOOLS_MODULE}.pyi"
+        self._ctx = self._dir / f"{CONTEXT_MODULE}.pyi"
+        self._snippet = self._dir / f"{SNIPPET_MODULE}.py"
+        self._stubs = stubs
+        self._lock = threading.Lock()
+        self._server: Server | None = None
+        self._clock = 1_000_000_000  # mtimes we hand out, one second apart
+        self._ctx_text: str | None = None
+        self._sources = [
+            BuildSource(str(self._snippet), SNIPPET_MODULE),
+            BuildSource(str(self._ctx), CONTEXT_MODULE),
+            BuildSource(str(self._tools), TOOLS_MODULE),
+        ]
+
+    def _write(self, path: Path, text: str) -> None:
+        path.write_text(text, encoding="utf-8")
+        self._clock += 1
+        os.utime(path, (self._clock, self._clock))
+
+    def _start(self) -> Server:
+        self._write(self._tools, self._stubs)
+        self._ctx_text = SessionContext().stub()
+        self._write(self._ctx, self._ctx_text)
+        self._write(self._snippet, "\n".join(SessionContext().prelude()) + "\n")
+        server = Server(_options(), os.devnull)
+        result = server.check(self._sources, False, False, 80)
+        problems = [m for m in str(result.get("out", "")).splitlines() if m.strip()]
+        if problems:  # the generated stubs themselves must be clean
+            raise RuntimeError("generated stubs do not type-check:\n" + "\n".join(problems))
+        return server
+
+    def warm(self) -> None:
+        """Build the initial state now rather than at the first check (about a second)."""
+        with self._lock:
+            if self._server is None:
+                self._server = self._start()
+
+    def check(self, snippet: ParsedSnippet, context: SessionContext | None = None) -> TypeReport:
+        context = context or SessionContext()
+        with self._lock:
+            try:
+                return self._check(snippet, context)
+            except Exception as exc:  # a mypy crash must not take the engine down
+                log.exception("type checker failed")
+                self._server = None
+                entry = codes.get("T198")
+                return TypeReport((Diagnostic(
+                    stage=Stage.TYPES, code=entry.code, rule=entry.rule,
+                    message=f"the type checker failed: {type(exc).__name__}: {exc}",
+                    line=1, column=1, source_line=line_of(snippet.source, 1), hint=entry.hint,
+                ),), ())
+
+    def _check(self, snippet: ParsedSnippet, context: SessionContext) -> TypeReport:
+        if self._server is None:
+            self._server = self._start()
+        server = self._server
+        updated: list[str] = []
+        ctx_text = context.stub()
+        if ctx_text != self._ctx_text:
+            self._write(self._ctx, ctx_text)
+            self._ctx_text = ctx_text
+            updated.append(str(self._ctx))
+        prelude = context.prelude(exclude=snippet.module_functions)
+        names = [n for n in snippet.module_bindings
+                 if not is_dunder(n) and not n.startswith(PRIVATE_PREFIX)]
+        source = snippet.source if snippet.source.endswith("\n") else snippet.source + "\n"
+        self._write(self._snippet, "\n".join(prelude) + "\n" + source + "\n".join(names) + "\n")
+        updated.append(str(self._snippet))
+        server.fscache.flush()
+        messages = server.fine_grained_increment(self._sources, remove=[], update=updated)
+        server.flush_caches()
+        offset = len(prelude)
+        last_line = len(source.splitlines())
+        diagnostics = _diagnostics(messages, snippet.source, offset, last_line, str(self._snippet))
+        return TypeReport(tuple(diagnostics), self._bindings(server, names))
+
+    def _bindings(self, server: Server, names: Sequence[str]) -> tuple[Binding, ...]:
+        manager = server.fine_grained_manager
+        if manager is None or not names:
+            return ()
+        tree = manager.graph[SNIPPET_MODULE].tree
+        if tree is None:
+            return ()
+        narrowed: dict[str, Any] = {}
+        for stmt in tree.defs[-len(names):]:
+            if isinstance(stmt, ExpressionStmt) and isinstance(stmt.expr, NameExpr):
+                narrowed[stmt.expr.name] = manager.manager.all_types.get(stmt.expr)
+        bindings: list[Binding] = []
+        for name in names:
+            symbol = tree.names.get(name)
+            if symbol is None:
+                continue
+            node = symbol.node
+            text = TypeText()
+            if isinstance(node, MypyFile):
+                bindings.append(Binding(name, "module", node.fullname))
+                continue
+            if isinstance(node, FuncDef):
+                rendered = text.function(name, node)
+                bindings.append(Binding(name, "function", rendered, tuple(sorted(text.modules))))
+                continue
+            declared = (node.type if isinstance(node, Var)
+                        else node.var.type if isinstance(node, Decorator) else None)
+            typ = narrowed.get(name) or declared
+            bindings.append(Binding(name, "value", text.render(typ), tuple(sorted(text.modules))))
+        return tuple(bindings)
+
+    def close(self) -> None:
+        self._server = None
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __del__(self) -> None:
+        shutil.rmtree(getattr(self, "_dir", ""), ignore_errors=True)
+
+
+def _diagnostics(
+    messages: Sequence[str], source: str, offset: int, last_line: int, snippet_path: str
+) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for raw in messages:
+        try:
+            item = json.loads(raw)
+        except json.JSONDecodeError:
+            log.warning("unexpected mypy output: %s", raw)
+            continue
+        if not str(item.get("file", "")).endswith(os.path.basename(snippet_path)):
+            log.warning("mypy reported on generated code: %s", raw)
+            continue
+        line = int(item.get("line", 0)) - offset
+        if line < 1 or line > last_line:
+            continue  # the prelude and the epilogue are ours
+        severity = item.get("severity", "error")
+        if severity == "note":
+            if found and found[-1].line == line:
+                previous = found[-1]
+                hint = "; ".join(h for h in (previous.hint, item.get("message")) if h)
+                found[-1] = previous.model_copy(update={"hint": hint})
+            continue
+        rule = item.get("code") or "misc"
+        entry = codes.for_rule(Stage.TYPES, rule)
+        end_line = item.get("end_line")
+        end_column = item.get("end_column")
+        found.append(Diagnostic(
+            stage=Stage.TYPES, code=entry.code, rule=rule,
+            severity=Severity.ERROR if severity == "error" else Severity.WARNING,
+            message=str(item.get("message", "")),
+            line=line, column=int(item.get("column", 0)) + 1,
+            end_line=end_line - offset if isinstance(end_line, int) and end_line > offset else None,
+            end_column=end_column + 1 if isinstance(end_column, int) else None,
+            source_line=line_of(source, line),
+            hint=item.get("hint") or entry.hint,
+        ))
+    return found

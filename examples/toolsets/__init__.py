@@ -1,0 +1,1 @@
+"""Toolsets from the seed talk, used by the examples, the tests and the benchmarks."""
