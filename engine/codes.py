@@ -45,6 +45,7 @@ _CATALOG: tuple[Code, ...] = (
         "Import of a module the policy does not allow",
         "Only modules on the policy's `imports` allow-list can be imported. Everything else "
         "(files, network, processes, interpreter internals) is out of reach by design.",
+        hint='Use only the modules the policy allows, or the tools.',
         example="import os",
     ),
     Code(
@@ -53,12 +54,14 @@ _CATALOG: tuple[Code, ...] = (
         "A module on the allow-list does not open its submodules: each submodule must be "
         "listed itself. This covers `import a.b`, `from a import b` and the attribute `a.b` "
         "when `b` is a module.",
+        hint='Use only the listed modules; submodules need their own allowance.',
         example="import json\njson.decoder",
     ),
     Code(
         "P103", "relative-import", Stage.POLICY,
         "Relative import",
         "A snippet is not part of a package, so relative imports have no meaning.",
+        hint='Import modules by their absolute name.',
         example="from . import x",
     ),
     Code(
@@ -66,6 +69,7 @@ _CATALOG: tuple[Code, ...] = (
         "Import of a private name",
         "Names that start with an underscore are a module's internals; they are not part of "
         "what the policy allows.",
+        hint='Use the public names of the module.',
         example="from json import _default_decoder",
     ),
     Code(
@@ -74,6 +78,7 @@ _CATALOG: tuple[Code, ...] = (
         "A snippet may read only: the builtins the policy allows, the tools and their models, "
         "the engine's helpers (`final_answer`), modules it imported, names it binds itself and "
         "names bound by earlier snippets of the same session.",
+        hint='Use the tools, the allowed builtins and names you bind yourself.',
         example="data = open('report.txt').read()",
     ),
     Code(
@@ -81,6 +86,7 @@ _CATALOG: tuple[Code, ...] = (
         "Use of a double-underscore name",
         "Names such as `__builtins__`, `__import__` or `__loader__` reach interpreter internals "
         "and may be neither read nor bound.",
+        hint='Double-underscore names are reserved for the interpreter; use another name.',
         example="__builtins__",
     ),
     Code(
@@ -89,6 +95,7 @@ _CATALOG: tuple[Code, ...] = (
         "Python reads identifiers in Unicode NFKC form, so `ｏｐｅｎ` (full-width letters) is "
         "the builtin `open`. Identifiers must be written in their normal form so that what the "
         "policy checks is what Python runs.",
+        hint='Write identifiers with plain characters.',
         example="ｏｐｅｎ('secret.txt')",
     ),
     Code(
@@ -97,6 +104,7 @@ _CATALOG: tuple[Code, ...] = (
         "Attributes such as `__class__`, `__globals__` or `__subclasses__` are the classic path "
         "out of a restricted interpreter. All of them are denied unless the policy lists one "
         "in `attributes.allow_dunder`.",
+        hint="Use the object's public fields and methods.",
         example="().__class__.__base__.__subclasses__()",
     ),
     Code(
@@ -104,6 +112,7 @@ _CATALOG: tuple[Code, ...] = (
         "Access to an interpreter-internal attribute",
         "Frame, code, generator, coroutine and traceback internals (`gi_frame`, `f_globals`, "
         "`tb_frame`, `cr_frame`, `mro`, ...) are on the policy's `attributes.deny` list.",
+        hint='Frame, code and generator internals are out of reach; use the values directly.',
         example="g = (x for x in []); g.gi_frame",
     ),
     Code(
@@ -111,6 +120,7 @@ _CATALOG: tuple[Code, ...] = (
         "Access to a private attribute",
         "Attributes that start with an underscore are internals. The policy denies them unless "
         "`attributes.allow_private` is true.",
+        hint='Use the public fields and methods (no leading underscore).',
         example="import re; re._compiler",
     ),
     Code(
@@ -118,6 +128,7 @@ _CATALOG: tuple[Code, ...] = (
         "Assignment to or deletion of a module attribute",
         "Modules are shared configuration; a snippet may read their attributes but not change "
         "them.",
+        hint='Store the value in a variable of your own instead.',
         example="import math; math.pi = 3",
     ),
     Code(
@@ -125,6 +136,7 @@ _CATALOG: tuple[Code, ...] = (
         "Use of a construct the policy forbids",
         "The policy's `syntax.forbid` list names constructs a snippet may not use, such as "
         "`global`, `nonlocal`, class definitions, `async`, `yield` or star imports.",
+        hint='Write the code with the constructs the policy allows.',
         example="class Foo: pass",
     ),
     Code(
@@ -201,6 +213,7 @@ _CATALOG: tuple[Code, ...] = (
         "T106", "index", Stage.TYPES,
         "Invalid index or key",
         "The value cannot be indexed that way, or the key has the wrong type.",
+        hint="Index with a value of the right type (an int for a list, a key for a dict).",
     ),
     Code(
         "T107", "operator", Stage.TYPES,
@@ -212,16 +225,19 @@ _CATALOG: tuple[Code, ...] = (
         "T108", "assignment", Stage.TYPES,
         "Incompatible types in assignment",
         "The value assigned does not match the declared type of the target.",
+        hint='Assign a value of the declared type, or use a new variable name for the new value.',
     ),
     Code(
         "T109", "return-value", Stage.TYPES,
         "Incompatible return value",
         "A function returns a value that does not match its declared return type.",
+        hint='Return a value of the declared return type, or change the annotation.',
     ),
     Code(
         "T110", "call-overload", Stage.TYPES,
         "No overload matches the call",
         "None of the overloaded signatures of the function accept these arguments.",
+        hint='Check the accepted argument types of the function and convert the arguments.',
     ),
     Code(
         "T111", "var-annotated", Stage.TYPES,
@@ -233,21 +249,25 @@ _CATALOG: tuple[Code, ...] = (
         "T112", "func-returns-value", Stage.TYPES,
         "Use of the result of a function that returns None",
         "The function does not return a value, so its result cannot be used.",
+        hint='Call the function for its effect and do not use its result.',
     ),
     Code(
         "T113", "list-item", Stage.TYPES,
         "List item of the wrong type",
         "An item of a list literal does not match the list's declared item type.",
+        hint='Make every item of the list the declared type.',
     ),
     Code(
         "T114", "dict-item", Stage.TYPES,
         "Dict entry of the wrong type",
         "A key or value of a dict literal does not match the dict's declared type.",
+        hint='Make every key and value of the dict the declared types.',
     ),
     Code(
         "T115", "return", Stage.TYPES,
         "Missing return statement",
         "A function with a declared return type can end without returning a value.",
+        hint='Return a value on every path, or declare the return type as `X | None`.',
     ),
     Code(
         "T116", "used-before-def", Stage.TYPES,
@@ -259,6 +279,7 @@ _CATALOG: tuple[Code, ...] = (
         "T117", "valid-type", Stage.TYPES,
         "Invalid type annotation",
         "An annotation is not a valid type.",
+        hint='Use a class or a builtin generic such as `list[int]` as the annotation.',
     ),
     Code(
         "T118", "no-redef", Stage.TYPES,
@@ -270,11 +291,13 @@ _CATALOG: tuple[Code, ...] = (
         "T119", "misc", Stage.TYPES,
         "Other type error",
         "mypy reported an error without a more specific code.",
+        hint='Read the message: it says what mypy found; simplify the expression if unsure.',
     ),
     Code(
         "T120", "str-format", Stage.TYPES,
         "Invalid string formatting",
         "The format string does not match its arguments.",
+        hint='Match the placeholders of the format string with its arguments, or use an f-string.',
     ),
     Code(
         "T198", "checker-failed", Stage.TYPES,
@@ -288,6 +311,7 @@ _CATALOG: tuple[Code, ...] = (
         "Type error",
         "mypy reported an error whose code is not listed separately; the diagnostic's `rule` "
         "keeps mypy's own error code.",
+        hint='Read the message and fix the types it names.',
     ),
 )
 

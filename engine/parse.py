@@ -8,11 +8,15 @@ errors CPython only finds at compile time (``return`` outside a function) surfac
 
 from __future__ import annotations
 
-import ast
+import queue
 import re
+import threading
 import warnings
+from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import cast
 
 import libcst as cst
 from libcst.metadata import (
@@ -20,6 +24,7 @@ from libcst.metadata import (
     GlobalScope,
     MetadataWrapper,
     PositionProvider,
+    ProviderT,
     Scope,
     ScopeProvider,
 )
@@ -47,12 +52,17 @@ class ParsedSnippet:
         return self._wrapper
 
     @cached_property
-    def positions(self) -> dict[cst.CSTNode, CodeRange]:
-        return dict(self._wrapper.resolve(PositionProvider))
+    def _metadata(self) -> Mapping[ProviderT, Mapping[cst.CSTNode, object]]:
+        # One resolution for both providers: they share LibCST's batched traversal.
+        return self._wrapper.resolve_many([PositionProvider, ScopeProvider])
 
-    @cached_property
-    def scopes(self) -> dict[cst.CSTNode, Scope | None]:
-        return dict(self._wrapper.resolve(ScopeProvider))
+    @property
+    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
+        return cast(Mapping[cst.CSTNode, CodeRange], self._metadata[PositionProvider])
+
+    @property
+    def scopes(self) -> Mapping[cst.CSTNode, Scope | None]:
+        return cast(Mapping[cst.CSTNode, "Scope | None"], self._metadata[ScopeProvider])
 
     @cached_property
     def global_scope(self) -> GlobalScope | None:
@@ -88,32 +98,78 @@ class ParsedSnippet:
 
 
 def parse(source: str) -> ParsedSnippet | Diagnostic:
-    """Parse ``source``; a syntax error becomes one diagnostic with line and column."""
+    """Parse ``source``; a syntax error becomes one diagnostic with line and column.
+
+    CPython compiles the snippet first (never running it): its messages are the clearest,
+    it finds compile-time errors LibCST accepts, and its parser refuses pathological nesting
+    that would overflow the stack of LibCST's native parser and kill this process.
+    """
+    rejected = _cpython_error(source)
+    if rejected is not None:
+        return rejected
     try:
-        module = cst.parse_module(source)
+        module = _LIBCST.parse(source)
     except cst.ParserSyntaxError as exc:
-        return _cpython_error(source) or _libcst_error(source, exc)
+        return _libcst_error(source, exc)
     except (RecursionError, MemoryError):
         return _diagnostic(source, "the snippet nests too deeply to parse", 1, 1)
-    compiled = _cpython_error(source, full_compile=True)
-    if compiled is not None:
-        return compiled
     return ParsedSnippet(source, module)
 
 
-def _cpython_error(source: str, *, full_compile: bool = False) -> Diagnostic | None:
+class _BigStackParser:
+    """Runs LibCST's native parser on a thread with a large stack.
+
+    Deep nesting recurses in native code, where overflowing the stack is a crash rather
+    than an exception; CPython's parser screens out such snippets first, and the large
+    stack is the margin if it ever lets one through.
+    """
+
+    _STACK_BYTES = 256 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: queue.SimpleQueue[tuple[str, Future[cst.Module]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def _serve(self) -> None:
+        while True:
+            source, future = self._requests.get()
+            try:
+                future.set_result(cst.parse_module(source))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def parse(self, source: str) -> cst.Module:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                previous = threading.stack_size(self._STACK_BYTES)
+                try:
+                    self._thread = threading.Thread(
+                        target=self._serve, name="codeact-parse", daemon=True
+                    )
+                    self._thread.start()
+                finally:
+                    threading.stack_size(previous)
+        future: Future[cst.Module] = Future()
+        self._requests.put((source, future))
+        return future.result()
+
+
+_LIBCST = _BigStackParser()
+
+
+def _cpython_error(source: str) -> Diagnostic | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarning for `is` with a literal and such
-            if full_compile:
-                compile(source, SNIPPET_FILENAME, "exec", dont_inherit=True)
-            else:
-                ast.parse(source, SNIPPET_FILENAME)
+            compile(source, SNIPPET_FILENAME, "exec", dont_inherit=True)
     except SyntaxError as exc:
         line = exc.lineno or 1
         column = exc.offset or 1
         end_line = exc.end_lineno if exc.end_lineno and exc.end_lineno >= line else None
-        end_column = exc.end_offset if end_line is not None and exc.end_offset else None
+        end_column = exc.end_offset if end_line is not None and (exc.end_offset or 0) > 0 else None
+        if end_column is None:
+            end_line = None
         return _diagnostic(source, exc.msg, line, max(column, 1), end_line, end_column)
     except (ValueError, RecursionError, MemoryError) as exc:
         return _diagnostic(source, str(exc) or type(exc).__name__, 1, 1)

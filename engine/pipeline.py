@@ -12,7 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from engine.diagnostics import Diagnostic, Severity, Stage
+from engine import codes
+from engine.diagnostics import Diagnostic, Severity, Stage, line_of
 from engine.parse import ParsedSnippet, parse
 from engine.policy import Policy, PolicyContext, check_policy, check_source_size
 from engine.results import CheckReport, StageReport, StageStatus
@@ -22,6 +23,13 @@ from engine.typecheck.context import Binding, SessionContext
 
 if TYPE_CHECKING:
     from engine.typecheck.checker import TypeChecker
+
+
+def _too_deep(source: str) -> Diagnostic:
+    entry = codes.get("P151")
+    return Diagnostic(stage=Stage.POLICY, code=entry.code, rule=entry.rule,
+                      message="the code nests too deeply to be analysed", line=1, column=1,
+                      source_line=line_of(source, 1), hint=entry.hint)
 
 
 class Engine:
@@ -100,7 +108,10 @@ class Engine:
         if self.check_policy:
             started = time.perf_counter()
             ctx = PolicyContext(self.policy, self.registry, context.names, context.modules)
-            found = check_policy(parsed, ctx)
+            try:
+                found = check_policy(parsed, ctx)
+            except RecursionError:
+                found = [_too_deep(source)]
             if not finish(Stage.POLICY, started, found):
                 return stop(found)
         else:

@@ -12,7 +12,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import BuiltinAssignment, ClassScope, ImportAssignment
+from libcst.metadata import (
+    BuiltinAssignment,
+    ClassScope,
+    ComprehensionScope,
+    FunctionScope,
+    ImportAssignment,
+)
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Stage, line_of
@@ -21,6 +27,9 @@ from engine.policy import literals, modules
 from engine.policy.hints import unavailable_hint
 from engine.policy.model import Policy
 from engine.tools import ENGINE_NAMES, ToolRegistry
+
+#: LibCST parses these keywords as names.
+_KEYWORD_CONSTANTS = frozenset({"None", "True", "False"})
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,8 @@ class PolicyContext:
     @property
     def readable_names(self) -> frozenset[str]:
         return (
-            self.policy.allowed_builtins
+            _KEYWORD_CONSTANTS
+            | self.policy.allowed_builtins
             | frozenset(self.registry.names)
             | frozenset(self.registry.type_names)
             | frozenset(ENGINE_NAMES)
@@ -480,6 +490,12 @@ def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) 
             name = _dotted(access.node).split(".")[0]
             if any(not isinstance(r, BuiltinAssignment) for r in access.referents):
                 continue  # bound by the snippet itself
+            if isinstance(scope, (FunctionScope, ComprehensionScope)) and any(
+                not isinstance(a, BuiltinAssignment) for a in scope.assignments[name]
+            ):
+                # Assigned anywhere in a function or comprehension, a name is local there
+                # and can never reach a builtin (LibCST misses some nested comprehensions).
+                continue
             if name in readable:
                 continue
             if is_dunder(name):

@@ -1,0 +1,46 @@
+"""Shared fixtures: engines are expensive to warm (mypy), so they live per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from engine import CheckReport, Engine, Policy, load_tools
+from engine.diagnostics import Diagnostic
+
+
+@pytest.fixture(scope="session")
+def users_engine() -> Iterator[Engine]:
+    engine = Engine(load_tools("examples.toolsets.users"), Policy.load("default"))
+    engine.warm_up()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def company_engine() -> Iterator[Engine]:
+    engine = Engine(load_tools("examples.toolsets.company"), Policy.load("default"))
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def policy_only() -> Iterator[Engine]:
+    """The users toolset under the default policy, without the type stage (fast)."""
+    engine = Engine(load_tools("examples.toolsets.users"), "default", check_types=False)
+    yield engine
+    engine.close()
+
+
+def codes_of(report: CheckReport) -> list[str]:
+    return [d.code for d in report.diagnostics]
+
+
+def only(report: CheckReport, code: str) -> Diagnostic:
+    found = [d for d in report.diagnostics if d.code == code]
+    assert found, f"expected {code}, got {[(d.code, d.message) for d in report.diagnostics]}"
+    return found[0]
+
+
+CheckFn = Callable[[str], CheckReport]

@@ -1,0 +1,216 @@
+"""Each policy rule fires with its code and location, and legal code passes."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import Engine, Policy, SessionContext, Stage, ToolRegistry, tool
+from engine.typecheck.context import Binding
+from tests.conftest import codes_of, only
+
+# (snippet, code, line, column) -- the first diagnostic with that code must be at line:column.
+VIOLATIONS = [
+    # imports
+    ("import os", "P101", 1, 8),
+    ("import json, subprocess", "P101", 1, 14),
+    ("from socket import socket", "P101", 1, 6),
+    ("import json.decoder", "P102", 1, 8),
+    ("from json import decoder", "P102", 1, 18),
+    ("from . import tools", "P103", 1, 1),
+    ("from json import _default_decoder", "P104", 1, 18),
+    ("x = 1\nimport importlib as il", "P101", 2, 8),
+    # names
+    ("data = open('/etc/passwd')", "P110", 1, 8),
+    ("f = eval", "P110", 1, 5),
+    ("print(getattr(1, 'real'))", "P110", 1, 7),
+    ("g = globals()", "P110", 1, 5),
+    ("print(undefined_thing)", "P110", 1, 7),
+    ("x = open('a')\nopen = 1", "P110", 1, 5),
+    ("b = __builtins__", "P111", 1, 5),
+    ("__import__('os')", "P111", 1, 1),
+    ("__name__ = 'x'", "P111", 1, 1),
+    # attributes
+    ("x = ().__class__", "P120", 1, 8),
+    ("f = (lambda: 0).__globals__", "P120", 1, 17),
+    ("s = [].__class__.__mro__", "P120", 1, 8),
+    ("g = (x for x in [])\nf = g.gi_frame", "P121", 2, 7),
+    ("g = (x for x in [])\nc = g.gi_code", "P121", 2, 7),
+    ("def f():\n    pass\nn = f.mro", "P121", 3, 7),
+    ("import re\nc = re._compiler", "P122", 2, 8),
+    ("import math\nmath.pi = 3", "P123", 2, 1),
+    ("import math\nmath.tau += 1", "P123", 2, 1),
+    ("import json\nd = json.decoder", "P102", 2, 10),
+    ("import json as j\nd = j.decoder.scanstring", "P102", 2, 7),
+    # look-alikes
+    ("ｏｐｅｎ('x')", "P112", 1, 1),
+    ("x = 1\nprint(x.__ｃｌａｓｓ__)", "P112", 2, 9),
+    # syntax kinds
+    ("x = 0\ndef f():\n    global x\n    x = 1", "P130", 3, 5),
+    ("def f():\n    y = 0\n    def g():\n        nonlocal y\n        y = 1", "P130", 4, 9),
+    ("class A:\n    pass", "P130", 1, 1),
+    ("async def f():\n    pass", "P130", 1, 1),
+    ("def f():\n    yield 1", "P130", 2, 5),
+    ("from math import *", "P130", 1, 1),
+    # format strings
+    ("x = 1\ns = '{0.__class__}'.format(x)", "P140", 2, 5),
+    ("x = {}\ns = '{0[k]}'.format(x)", "P140", 2, 5),
+    ("x = 1\ns = '{a:{b.c}}'.format(a=x, b=x)", "P140", 2, 5),
+    ("t = '{0}'\ns = t.format(1)", "P141", 2, 7),
+    ("s = str.format('{0}', 1)", "P141", 1, 9),
+    ("f = '{0}'.format\nf(1)", "P141", 1, 11),
+    # sizes
+    ("x = 10**10**10", "P152", 1, 5),
+    ("s = 'a' * 10**9", "P152", 1, 5),
+    ("s = [0] * 10**9", "P152", 1, 5),
+    ("n = 1 << 10**10", "P152", 1, 5),
+    ("b = b'ab' * (10**8)", "P152", 1, 5),
+]
+
+LEGAL = [
+    "users = get_all_users()\nactive = [u for u in users if u.active]\nprint(len(active))",
+    "import math\nprint(math.sqrt(16))",
+    "from collections import Counter\nc = Counter(u.address.country for u in get_all_users())",
+    "import json\ns = json.dumps({'a': [1, 2]})\nprint(json.loads(s))",
+    "from itertools import islice\nprint(list(islice(range(10), 3)))",
+    "def score(u):\n    return len(u.name)\nprint(max(get_all_users(), key=score).name)",
+    "total = 0\nfor u in get_all_users():\n    if not u.active:\n        total += 1\nprint(total)",
+    "try:\n    x = 1 / 0\nexcept ZeroDivisionError as e:\n    print('no', e)",
+    "s = '{0} and {name}'.format(1, name='x')\nprint(s)",
+    "d = {'a': 1}\ns = '{a}'.format_map(d)",
+    "x = 10**6\ny = 'ab' * 1000\nz = [0] * 1000",
+    "u = get_user(1)\nif u is not None:\n    print(u.address.city)",
+    "names = sorted({u.name for u in get_all_users()})[:5]\nprint(names)",
+    "rows = [[1, 2], [3]]\nflat = [x for row in rows for x in row if x > 1]\nprint(flat)",
+    "rows = [[1, 2], [3]]\nd = {x: r for r in rows if r for x in r if x}\nprint(d)",
+    "f = lambda u: u.id\nprint(f(get_all_users()[0]))",
+    "open = print\nopen('shadowing a forbidden builtin after binding it is fine')",
+    "final_answer(len(get_all_users()))",
+    "x = Address(street='1 Main St', city='Haifa', country='IL')\nprint(x.city)",
+    "print(f'{len(get_all_users()):,} users')",
+    "import datetime\nprint(datetime.date(2025, 1, 1).isoformat())",
+    "import re\nprint(re.findall(r'\\d+', 'a1b22'))",
+]
+
+
+@pytest.mark.parametrize(("snippet", "code", "line", "column"),
+                         VIOLATIONS)
+def test_rule_fires_with_code_and_location(
+    policy_only: Engine, snippet: str, code: str, line: int, column: int
+) -> None:
+    report = policy_only.check(snippet)
+    assert not report.ok
+    assert report.failed_stage is Stage.POLICY
+    found = only(report, code)
+    assert (found.line, found.column) == (line, column), found
+    assert found.stage is Stage.POLICY
+    assert found.source_line == snippet.splitlines()[line - 1]
+    assert found.hint, "every policy diagnostic carries a hint"
+
+
+@pytest.mark.parametrize("snippet", LEGAL)
+def test_legal_code_passes(policy_only: Engine, snippet: str) -> None:
+    report = policy_only.check(snippet)
+    assert report.ok, [(d.code, d.message) for d in report.diagnostics]
+
+
+def test_every_violation_is_reported_not_just_the_first(policy_only: Engine) -> None:
+    snippet = "import os\nx = open('f')\ny = ().__class__\nclass A:\n    pass\n"
+    assert codes_of(policy_only.check(snippet)) == ["P101", "P110", "P120", "P130"]
+
+
+def test_open_hint_names_files_and_a_tool_that_can_read() -> None:
+    @tool
+    def read_report(name: str) -> str:
+        """Read a stored report by name."""
+        return name
+
+    engine = Engine([read_report], check_types=False)
+    hint = only(engine.check("text = open('q3.txt').read()"), "P110").hint or ""
+    assert "files are not available" in hint
+    assert "read_report(...)" in hint
+
+
+def test_import_hint_lists_allowed_modules(policy_only: Engine) -> None:
+    hint = only(policy_only.check("import requests"), "P101").hint or ""
+    assert "network" in hint
+    assert "allowed modules are: " in hint and "math" in hint
+
+
+def test_misspelled_tool_gets_did_you_mean(policy_only: Engine) -> None:
+    hint = only(policy_only.check("users = get_all_user()"), "P110").hint or ""
+    assert "`get_all_users`" in hint
+
+
+def test_names_from_earlier_snippets_are_readable(policy_only: Engine) -> None:
+    context = SessionContext((Binding("active", "value", "list[_t.User]"),))
+    assert not policy_only.check("print(len(active))").ok
+    assert policy_only.check("print(len(active))", context=context).ok
+
+
+def test_module_imported_by_an_earlier_snippet_is_still_policed(policy_only: Engine) -> None:
+    context = SessionContext((Binding("j", "module", "json"),))
+    report = policy_only.check("print(j.decoder)", context=context)
+    assert only(report, "P102").line == 1
+
+
+def test_rebound_alias_is_not_treated_as_a_module(policy_only: Engine) -> None:
+    # `json` is rebound to a dict: `.decoder` is then a key lookup gone wrong, not a module.
+    report = policy_only.check("import json\njson = {'decoder': 1}\nprint(json.get('decoder'))")
+    assert report.ok
+
+
+def test_dunder_attribute_can_be_allowed_by_policy() -> None:
+    policy = Policy.from_toml(
+        'extends = "default"\n[attributes]\nallow_dunder = ["__name__"]\n'
+    )
+    engine = Engine([], policy, check_types=False)
+    assert engine.check("def f():\n    pass\nprint(f.__name__)").ok
+    assert not engine.check("def f():\n    pass\nprint(f.__qualname__)").ok
+
+
+def test_private_attributes_can_be_allowed_by_policy() -> None:
+    policy = Policy.from_toml('extends = "default"\n[attributes]\nallow_private = true\n')
+    engine = Engine([], policy, check_types=False)
+    assert engine.check("import re\nx = re.compile('a')\nprint(x._x)" ).ok
+
+
+def test_strict_policy_refuses_any_import_and_lambdas() -> None:
+    engine = Engine([], "strict", check_types=False)
+    assert set(codes_of(engine.check("import math"))) == {"P101", "P130"}
+    assert codes_of(engine.check("f = lambda: 1")) == ["P130"]
+
+
+def test_data_policy_allows_decimal_and_csv() -> None:
+    engine = Engine([], "data", check_types=False)
+    assert engine.check("import decimal, csv\nprint(decimal.Decimal('1.1'))").ok
+    assert not Engine([], "default", check_types=False).check("import decimal").ok
+
+
+def test_size_limits_nodes_and_depth() -> None:
+    policy = Policy.from_toml(
+        'extends = "default"\n[limits]\nmax_nodes = 50\nmax_depth = 20\nmax_source_bytes = 400\n'
+    )
+    engine = Engine([], policy, check_types=False)
+    assert "P150" in codes_of(engine.check("x = [" + ", ".join(["1"] * 30) + "]"))
+    deep = engine.check("x = " + "[" * 15 + "1" + "]" * 15)
+    assert "P151" in codes_of(deep)
+    too_big = engine.check("x = 1\n" * 100)
+    assert codes_of(too_big) == ["P100"]
+    assert too_big.stage(Stage.PARSE) is not None
+
+
+def test_shadowing_builtin_inside_function_is_local(policy_only: Engine) -> None:
+    snippet = "def f():\n    open = 3\n    return open\nprint(f())"
+    assert policy_only.check(snippet).ok
+
+
+def test_comprehension_variables_and_class_free_code(policy_only: Engine) -> None:
+    snippet = "pairs = {(a, b) for a in range(3) for b in range(a)}\nprint(len(pairs))"
+    assert policy_only.check(snippet).ok
+
+
+def test_tool_models_are_usable_names() -> None:
+    registry = ToolRegistry([])
+    engine = Engine(registry, check_types=False)
+    # without tools, model names are not available either
+    assert "P110" in codes_of(engine.check("x = User"))

@@ -1,0 +1,160 @@
+"""Stage 3: mypy against the generated stubs, with locations mapped to the snippet."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import Engine, SessionContext, Stage
+from engine.typecheck.context import Binding
+from tests.conftest import codes_of, only
+
+TYPE_ERRORS = [
+    # (snippet, code, mypy code, line, column)
+    ("deactivate('7')", "T101", "arg-type", 1, 12),
+    ("users = get_all_users()\nfor u in users:\n    deactivate(u.name)", "T101", "arg-type", 3, 16),
+    ("deactivate(1, 2)", "T102", "call-arg", 1, 1),
+    ("deactivate()", "T102", "call-arg", 1, 1),
+    ("send_email('a@b.c', subject='x', priority=1)", "T102", "call-arg", 1, 1),
+    ("u = get_all_users()[0]\nprint(u.adress)", "T103", "attr-defined", 2, 7),
+    ("u = get_all_users()[0]\nprint(u.address.contry)", "T103", "attr-defined", 2, 7),
+    ("u = get_user(3)\nprint(u.name)", "T105", "union-attr", 2, 7),
+    ("n = len(get_all_users()) + 'x'", "T107", "operator", 1, 28),
+    ("x: int = 'a'", "T108", "assignment", 1, 10),
+    ("x = []", "T111", "var-annotated", 1, 1),
+]
+
+
+@pytest.mark.parametrize(("snippet", "code", "rule", "line", "column"), TYPE_ERRORS)
+def test_type_error_mapped_to_snippet(
+    users_engine: Engine, snippet: str, code: str, rule: str, line: int, column: int
+) -> None:
+    report = users_engine.check(snippet)
+    assert not report.ok and report.failed_stage is Stage.TYPES
+    found = only(report, code)
+    assert found.rule == rule
+    assert (found.line, found.column) == (line, column), found
+    assert found.source_line == snippet.splitlines()[line - 1]
+    assert found.hint
+
+
+def test_attribute_typo_gets_mypy_suggestion(users_engine: Engine) -> None:
+    found = only(users_engine.check("u = get_all_users()[0]\nprint(u.address.contry)"), "T103")
+    assert 'maybe "country"?' in found.message
+    assert found.end_column is not None and found.end_column > found.column
+
+
+def test_clean_snippet_passes_all_stages(users_engine: Engine) -> None:
+    with open("examples/snippets/deactivate_inactive.py") as f:
+        report = users_engine.check(f.read())
+    assert report.ok, report.diagnostics
+    assert [s.status.value for s in report.stages] == ["passed", "passed", "passed"]
+
+
+def test_same_size_snippet_in_same_second_is_rechecked(users_engine: Engine) -> None:
+    # mypy detects changes by whole-second mtime and size: a wrong snippet of the same length
+    # checked right after a clean one must still be rejected.
+    good = users_engine.check("deactivate(1)")
+    bad = users_engine.check("deactivate('')")
+    again = users_engine.check("deactivate(1)")
+    assert good.ok and again.ok
+    assert codes_of(bad) == ["T101"]
+
+
+def test_errors_alternate_correctly_many_times(users_engine: Engine) -> None:
+    for i in range(20):
+        report = users_engine.check(f"deactivate({i})" if i % 2 else f"deactivate('{i}')")
+        assert report.ok == bool(i % 2), (i, report.diagnostics)
+
+
+def test_pydantic_model_construction_is_checked(users_engine: Engine) -> None:
+    assert users_engine.check("a = Address(street='s', city='c', country='IL')").ok
+    missing = users_engine.check("a = Address(street='s')")
+    assert set(codes_of(missing)) == {"T102"}
+    assert any("city" in d.message for d in missing.diagnostics)
+    wrong = users_engine.check("a = Address(street=1, city='c', country='IL')")
+    assert codes_of(wrong) == ["T101"]
+
+
+def test_nested_models_company(company_engine: Engine) -> None:
+    ok = company_engine.check(
+        "c = get_company('Acme')\n"
+        "cities = {e.address.city for d in c.departments for e in d.employees}\n"
+        "happiest = max((e for d in c.departments for e in d.employees), key=compute_happiness)\n"
+        "print(sorted(cities), happiest.name)\n"
+    )
+    assert ok.ok, ok.diagnostics
+    bad = company_engine.check("c = get_company('Acme')\nprint(c.departments.employees)")
+    assert only(bad, "T103").line == 2
+
+
+def test_session_names_keep_their_types(users_engine: Engine) -> None:
+    first = users_engine.check(
+        "import math as m\n"
+        "active = [u for u in get_all_users() if u.active]\n"
+        "def label(u: User, *, upper: bool = False) -> str:\n"
+        "    return u.name.upper() if upper else u.name\n"
+        "count = 0\n"
+        "count = 'many'\n"
+    )
+    assert first.ok, first.diagnostics
+    kinds = {b.name: (b.kind, b.text) for b in first.bindings}
+    assert kinds["m"] == ("module", "math")
+    assert kinds["active"] == ("value", "list[_t.User]")
+    assert kinds["count"] == ("value", "str")  # the type at the end of the snippet
+    assert kinds["label"][0] == "function"
+    context = SessionContext().extended(first.bindings)
+
+    later = users_engine.check(
+        "print(m.sqrt(len(active)), label(active[0], upper=True), count.upper())",
+        context=context,
+    )
+    assert later.ok, later.diagnostics
+    wrong = users_engine.check("print(active[0].nmae)\nlabel(1)\ncount + 1", context=context)
+    assert codes_of(wrong) == ["T103", "T101", "T107"]
+    assert [d.line for d in wrong.diagnostics] == [1, 2, 3]
+
+
+def test_rebinding_session_name_to_new_type_is_fine(users_engine: Engine) -> None:
+    context = SessionContext((Binding("total", "value", "int"),))
+    report = users_engine.check("total = str(total)\nprint(total.zfill(5))", context=context)
+    assert report.ok, report.diagnostics
+
+
+def test_redefining_a_session_function(users_engine: Engine) -> None:
+    context = SessionContext((Binding("f", "function", "def f(x: int) -> int: ..."),))
+    report = users_engine.check("def f(x: str) -> str:\n    return x\nprint(f('a'))",
+                                context=context)
+    assert report.ok, report.diagnostics
+
+
+def test_session_context_without_checker_names_only() -> None:
+    engine = Engine([], check_types=False)
+    report = engine.check("x = 1")
+    assert [b.name for b in report.bindings] == ["x"]
+
+
+def test_final_answer_is_known_and_typed(users_engine: Engine) -> None:
+    assert users_engine.check("final_answer({'count': 3})").ok
+    assert codes_of(users_engine.check("final_answer()")) == ["T102"]
+
+
+def test_code_after_final_answer_keeps_declared_types(users_engine: Engine) -> None:
+    report = users_engine.check("n = len(get_all_users())\nfinal_answer(n)")
+    assert report.ok
+    assert {b.name: b.text for b in report.bindings}["n"] == "int"
+
+
+def test_checker_crash_is_a_diagnostic_and_recovers(
+    users_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checker = users_engine._type_checker()
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated mypy crash")
+
+    monkeypatch.setattr(checker, "_check", boom)
+    report = users_engine.check("x = 1")
+    assert codes_of(report) == ["T198"] and not report.ok
+    monkeypatch.undo()
+    assert users_engine.check("x = 1").ok
+    assert codes_of(users_engine.check("deactivate('x')")) == ["T101"]
