@@ -2,16 +2,16 @@
 # Bodies are omitted: snippets call these functions; they run on the trusted side.
 
 import enum
-from typing import Any, Literal, NoReturn, Self, dataclass_transform
+from typing import Any, NoReturn, Self, dataclass_transform
 
 __all__ = [
-    'Currency',
-    'Price',
-    'list_phone_models',
-    'list_countries',
-    'get_phone_price',
-    'convert_currency',
-    'final_answer',
+    "Currency",
+    "Price",
+    "convert_currency",
+    "final_answer",
+    "get_phone_price",
+    "list_countries",
+    "list_phone_models",
 ]
 
 
@@ -54,7 +54,11 @@ def get_phone_price(model: str, country: str) -> Price | None:
     """The local price of a phone model in a country, or None when it is not sold there."""
 
 
-def convert_currency(amount: float, from_currency: Currency, to_currency: Currency = Currency.USD) -> float:
+def convert_currency(
+    amount: float,
+    from_currency: Currency,
+    to_currency: Currency = Currency.USD,
+) -> float:
     """Convert an amount between currencies at today's rate."""
 
 

@@ -2,17 +2,17 @@
 # Bodies are omitted: snippets call these functions; they run on the trusted side.
 
 import datetime
-from typing import Any, Literal, NoReturn, Self, dataclass_transform
+from typing import Any, NoReturn, Self, dataclass_transform
 
 __all__ = [
-    'Address',
-    'User',
-    'get_all_users',
-    'get_user',
-    'deactivate',
-    'activate',
-    'send_email',
-    'final_answer',
+    "Address",
+    "User",
+    "activate",
+    "deactivate",
+    "final_answer",
+    "get_all_users",
+    "get_user",
+    "send_email",
 ]
 
 
