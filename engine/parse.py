@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import cast
 
 import libcst as cst
 from libcst.metadata import (
@@ -24,7 +23,6 @@ from libcst.metadata import (
     GlobalScope,
     MetadataWrapper,
     PositionProvider,
-    ProviderT,
     Scope,
     ScopeProvider,
 )
@@ -52,17 +50,13 @@ class ParsedSnippet:
         return self._wrapper
 
     @cached_property
-    def _metadata(self) -> Mapping[ProviderT, Mapping[cst.CSTNode, object]]:
-        # One resolution for both providers: they share LibCST's batched traversal.
-        return self._wrapper.resolve_many([PositionProvider, ScopeProvider])
-
-    @property
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
-        return cast(Mapping[cst.CSTNode, CodeRange], self._metadata[PositionProvider])
+        """Node positions; computed only when something must be located (the costly part)."""
+        return self._wrapper.resolve(PositionProvider)
 
-    @property
+    @cached_property
     def scopes(self) -> Mapping[cst.CSTNode, Scope | None]:
-        return cast(Mapping[cst.CSTNode, "Scope | None"], self._metadata[ScopeProvider])
+        return self._wrapper.resolve(ScopeProvider)
 
     @cached_property
     def global_scope(self) -> GlobalScope | None:
@@ -71,19 +65,12 @@ class ParsedSnippet:
 
     @cached_property
     def module_bindings(self) -> tuple[str, ...]:
-        """Names the snippet binds at module level, in order of first binding."""
+        """Names the snippet binds at module level, sorted."""
         scope = self.global_scope
         if scope is None:
             return ()
-        seen: dict[str, int] = {}
-        for assignment in scope.assignments:
-            node = getattr(assignment, "node", None)
-            if node is None or node not in self.positions:
-                continue
-            line = self.positions[node].start.line
-            name = assignment.name
-            seen[name] = min(line, seen.get(name, line))
-        return tuple(sorted(seen, key=lambda n: (seen[n], n)))
+        return tuple(sorted({a.name for a in scope.assignments
+                             if getattr(a, "node", None) is not None}))
 
     @cached_property
     def module_functions(self) -> frozenset[str]:

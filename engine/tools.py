@@ -196,6 +196,10 @@ def _unsupported(tp: Any, seen: set[type] | None = None) -> Iterator[str]:
         return
     if is_enum(tp):
         return
+    if isinstance(tp, typing.ForwardRef):
+        yield (f"the unresolved name {tp.__forward_arg__!r} (define it before the model that "
+               "uses it, or call model_rebuild() on that model)")
+        return
     if is_model(tp):
         if tp in seen:
             return

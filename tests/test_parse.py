@@ -38,12 +38,12 @@ def test_empty_and_comment_only_snippets_parse() -> None:
     assert isinstance(parse("# nothing\n"), ParsedSnippet)
 
 
-def test_module_bindings_in_order_of_first_binding() -> None:
+def test_module_bindings_and_functions() -> None:
     parsed = parse(
         "import math\nb = 1\na = 2\nfor i in range(3):\n    c = i\ndef f(x):\n    y = x\n"
     )
     assert isinstance(parsed, ParsedSnippet)
-    assert parsed.module_bindings == ("math", "b", "a", "i", "c", "f")
+    assert parsed.module_bindings == ("a", "b", "c", "f", "i", "math")
     assert parsed.module_functions == frozenset({"f"})
 
 

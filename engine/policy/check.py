@@ -84,4 +84,4 @@ def check_policy(snippet: ParsedSnippet, ctx: PolicyContext) -> list[Diagnostic]
     aliases = {k: v for k, v in ctx.session_modules.items() if k not in snippet.module_bindings}
     aliases.update({k: v for k, v in imports.aliases.items() if k not in non_import})
     attributes.resolve_modules(aliases, findings)
-    return sorted(findings.items, key=lambda d: (d.line, d.column, d.code))
+    return findings.diagnostics()

@@ -54,31 +54,41 @@ class PolicyContext:
 
 
 class Findings:
-    """Collects diagnostics, located through the snippet's position metadata."""
+    """Collects violations; locates them only at the end, and only if there are any.
+
+    Position metadata costs more than all the rules together, and a clean snippet (the
+    common case) never needs it.
+    """
 
     def __init__(self, snippet: ParsedSnippet) -> None:
         self.snippet = snippet
-        self.items: list[Diagnostic] = []
-        self._seen: set[tuple[str, int, int]] = set()
+        self._found: list[tuple[cst.CSTNode, str, str, str | None]] = []
 
     def add(self, node: cst.CSTNode, code: str, message: str, hint: str | None = None) -> None:
-        where = self.snippet.positions.get(node)
-        line, column = (where.start.line, where.start.column + 1) if where else (1, 1)
-        key = (code, line, column)
-        if key in self._seen:
-            return
-        self._seen.add(key)
-        entry = codes.get(code)
-        self.items.append(
-            Diagnostic(
+        self._found.append((node, code, message, hint))
+
+    def diagnostics(self) -> list[Diagnostic]:
+        if not self._found:
+            return []
+        positions = self.snippet.positions
+        seen: set[tuple[str, int, int]] = set()
+        items: list[Diagnostic] = []
+        for node, code, message, hint in self._found:
+            where = positions.get(node)
+            line, column = (where.start.line, where.start.column + 1) if where else (1, 1)
+            if (code, line, column) in seen:
+                continue
+            seen.add((code, line, column))
+            entry = codes.get(code)
+            items.append(Diagnostic(
                 stage=Stage.POLICY, code=code, rule=entry.rule, message=message,
                 line=line, column=column,
                 end_line=where.end.line if where else None,
                 end_column=where.end.column + 1 if where else None,
                 source_line=line_of(self.snippet.source, line),
                 hint=hint if hint is not None else entry.hint,
-            )
-        )
+            ))
+        return sorted(items, key=lambda d: (d.line, d.column, d.code))
 
 
 def is_dunder(name: str) -> bool:
