@@ -315,6 +315,119 @@ _CATALOG: tuple[Code, ...] = (
     ),
 )
 
+_RUNTIME: tuple[Code, ...] = (
+    Code(
+        "R101", "runtime-error", Stage.RUNTIME,
+        "The snippet raised an exception",
+        "The snippet ran and raised an exception that it did not handle. Names it bound are "
+        "rolled back to what they were before it ran; objects it changed in place stay changed.",
+        hint="Read the exception and the line it points at, fix the code, and run it again.",
+    ),
+    Code(
+        "R102", "tool-error", Stage.RUNTIME,
+        "A tool failed",
+        "A tool raised an exception on the trusted side. Its type and message are passed back; "
+        "the host's traceback is not.",
+        hint="Check the arguments against the tool's docstring; catch the error if a failure "
+        "is expected.",
+    ),
+    Code(
+        "R103", "tool-arguments", Stage.RUNTIME,
+        "A tool was called with arguments that do not match its signature",
+        "Tool arguments are validated against the tool's signature before the tool runs.",
+        hint="Call the tool exactly as its signature in the tool stubs says.",
+    ),
+    Code(
+        "R201", "timeout", Stage.RUNTIME,
+        "The snippet ran longer than the policy allows",
+        "The policy's `limits.timeout_seconds` bounds the wall time of a snippet, tool calls "
+        "included. The process was killed.",
+        hint="Do less work per snippet: avoid unbounded loops, and split long jobs.",
+    ),
+    Code(
+        "R202", "memory-limit", Stage.RUNTIME,
+        "The snippet ran out of memory",
+        "The policy's `limits.memory_mb` bounds the memory a session may add.",
+        hint="Process data in smaller pieces and keep only what you need.",
+    ),
+    Code(
+        "R203", "cpu-limit", Stage.RUNTIME,
+        "The snippet used more CPU time than the policy allows",
+        "The policy's `limits.cpu_seconds` bounds the CPU time of a snippet. The kernel stopped "
+        "the process.",
+        hint="Use a cheaper algorithm, or do less work per snippet.",
+    ),
+    Code(
+        "R204", "output-flood", Stage.RUNTIME,
+        "The snippet printed far too much",
+        "Output beyond `limits.max_output_bytes` is dropped; past `limits.output_flood_bytes` "
+        "the snippet is stopped.",
+        hint="Print summaries (counts, the first few items), not whole data sets.",
+    ),
+    Code(
+        "R205", "tool-call-limit", Stage.RUNTIME,
+        "The snippet made too many tool calls",
+        "The policy's `limits.max_tool_calls` bounds the tool calls of one snippet.",
+        hint="Use tools that return many items at once, and call per-item tools only when needed.",
+    ),
+    Code(
+        "R206", "tool-payload-too-large", Stage.RUNTIME,
+        "A tool call's arguments or result are larger than the policy allows",
+        "`limits.max_tool_argument_bytes` and `limits.max_tool_result_bytes` bound what crosses "
+        "the sandbox boundary in one call.",
+        hint="Pass and request smaller pieces of data.",
+    ),
+    Code(
+        "R207", "sandbox-violation", Stage.RUNTIME,
+        "The snippet made a system call the sandbox forbids outright",
+        "Some system calls (ptrace, mount, bpf...) are never legitimate in a snippet; making "
+        "one kills the process.",
+        hint="Use only the tools and the allowed modules.",
+    ),
+    Code(
+        "R208", "crashed", Stage.RUNTIME,
+        "The sandbox process died",
+        "The process running the snippet ended unexpectedly (a signal or an exit).",
+        hint="Simplify the snippet; if it is plain code, report it as an engine bug.",
+    ),
+    Code(
+        "R209", "answer-invalid", Stage.RUNTIME,
+        "The final answer is not data or is too large",
+        "`final_answer(value)` takes JSON-like data: str, numbers, bool, None, lists and dicts "
+        "of them, or the tools' models, within `limits.max_answer_bytes`.",
+        hint="Pass plain data to final_answer, e.g. a number, a string or a small dict.",
+    ),
+    Code(
+        "R210", "recursion-limit", Stage.RUNTIME,
+        "The snippet recursed too deeply",
+        "Python's recursion limit stopped a runaway recursion.",
+        hint="Use a loop instead of recursion, or make sure the recursion ends.",
+    ),
+    Code(
+        "R211", "protocol-violation", Stage.RUNTIME,
+        "The sandbox process broke the wire protocol",
+        "The parent received a frame it does not accept (bad header, size, or content) and "
+        "killed the process.",
+        hint="Use only the tools and the allowed modules.",
+    ),
+    Code(
+        "R212", "session-restored", Stage.RUNTIME,
+        "The session was restarted and its state restored",
+        "The process that held the session died with the snippet. A new one was started and "
+        "the earlier successful snippets were replayed with their recorded tool results (no "
+        "tool ran twice), so the session is as it was before the failed snippet.",
+        hint="Nothing to do: earlier names are still available.",
+    ),
+    Code(
+        "R213", "session-state-lost", Stage.RUNTIME,
+        "The session was restarted and its earlier state is lost",
+        "The process that held the session died with the snippet and the earlier snippets "
+        "could not be replayed exactly. Names bound by earlier snippets no longer exist.",
+        hint="Recompute the names you need (the message lists them) before using them.",
+    ),
+)
+
+_CATALOG = _CATALOG + _RUNTIME
 CATALOG: dict[str, Code] = {c.code: c for c in _CATALOG}
 _BY_STAGE_RULE: dict[tuple[Stage, str], Code] = {(c.stage, c.rule): c for c in _CATALOG}
 

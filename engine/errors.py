@@ -37,5 +37,17 @@ class ToolDefinitionError(EngineError):
     """A tool cannot be offered to snippets as declared (missing annotations, bad types...)."""
 
 
+class ToolArgumentError(EngineError):
+    """A brokered call's arguments do not match the tool's signature."""
+
+
+class ToolResultError(EngineError):
+    """A tool returned a value that does not match its declared return type."""
+
+
+class SandboxUnavailableError(EngineError):
+    """Snippets cannot be executed safely on this machine (no seccomp, not Linux...)."""
+
+
 class ToolLoadError(EngineError):
     """A ``--tools`` specification could not be imported or holds no tools."""

@@ -6,17 +6,23 @@ found; later stages are reported as skipped.
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
 from engine.parse import ParsedSnippet, parse
 from engine.policy import Policy, PolicyContext, check_policy, check_source_size
-from engine.results import CheckReport, StageReport, StageStatus
+from engine.errors import SandboxUnavailableError
+from engine.results import CheckReport, RunResult, StageReport, StageStatus
+from engine.sandbox.spec import build_spec
+from engine.sandbox.zygote import Zygote
+from engine.session import Session
 from engine.stubs import render_prompt_view, render_stubs
 from engine.tools import Tool, ToolRegistry
 from engine.typecheck.context import Binding, SessionContext
@@ -32,11 +38,16 @@ def _too_deep(source: str) -> Diagnostic:
                       source_line=line_of(source, 1), hint=entry.hint)
 
 
+Isolation = Literal["seccomp", "unsafe-no-seccomp"]
+
+
 class Engine:
-    """Checks model-written snippets against a policy and the tools they may call.
+    """Checks model-written snippets against a policy and the tools, and runs them sandboxed.
 
     ``check_policy`` and ``check_types`` exist to test the layers one at a time; turning them
-    off in production removes a layer of the defence.
+    off in production removes a layer of the defence. ``isolation="unsafe-no-seccomp"`` runs
+    snippets without the kernel filter (rlimits still apply) where seccomp is unavailable;
+    the name says what it is.
     """
 
     def __init__(
@@ -46,13 +57,52 @@ class Engine:
         *,
         check_policy: bool = True,
         check_types: bool = True,
+        isolation: Isolation = "seccomp",
     ) -> None:
+        if isolation not in ("seccomp", "unsafe-no-seccomp"):
+            raise ValueError(f"unknown isolation {isolation!r}")
         self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
         self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
         self.check_policy = check_policy
         self.check_types = check_types
+        self.isolation = isolation
         self.stubs = render_stubs(self.registry)
         self._checker: TypeChecker | None = None
+        self._zygote_handle: Zygote | None = None
+        self._zygote_lock = threading.Lock()
+        self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
+
+    def _zygote(self) -> Zygote:
+        """The zygote, started on first use and restarted if it died."""
+        with self._zygote_lock:
+            if self._zygote_handle is not None and not self._zygote_handle.alive():
+                self._zygote_handle.close()
+                self._zygote_handle = None
+            if self._zygote_handle is None:
+                spec = build_spec(self.registry, self.policy,
+                                  seccomp=self.isolation == "seccomp")
+                self._zygote_handle = Zygote(spec.model_dump_json().encode())
+            zygote = self._zygote_handle
+        try:
+            zygote.ready()
+        except SandboxUnavailableError as exc:
+            hint = ("" if self.isolation != "seccomp" else
+                    "; to run without kernel isolation anyway, create the Engine with "
+                    "isolation='unsafe-no-seccomp'")
+            raise SandboxUnavailableError(f"{exc}{hint}") from None
+        return zygote
+
+    def session(self) -> Session:
+        """A new session: snippets run in it share their globals."""
+        session = Session(self)
+        self._zygote()  # fail now, clearly, if the sandbox cannot run here
+        self._sessions.add(session)
+        return session
+
+    def run(self, source: str) -> RunResult:
+        """Check and run one snippet in a fresh session."""
+        with self.session() as session:
+            return session.run(source)
 
     @property
     def prompt_view(self) -> str:
@@ -135,6 +185,12 @@ class Engine:
                            bindings=bindings)
 
     def close(self) -> None:
+        for session in list(self._sessions):
+            session.close()
+        with self._zygote_lock:
+            if self._zygote_handle is not None:
+                self._zygote_handle.close()
+                self._zygote_handle = None
         if self._checker is not None:
             self._checker.close()
             self._checker = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,3 +45,52 @@ class CheckReport(BaseModel):
     @property
     def failed_stage(self) -> Stage | None:
         return next((s.stage for s in self.stages if s.status is StageStatus.FAILED), None)
+
+
+class ToolCall(BaseModel):
+    """One brokered tool call of a snippet."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tool: str
+    ok: bool
+    duration_ms: float
+    error: str | None = None
+
+
+class Usage(BaseModel):
+    """Resources a snippet used. ``peak_memory_bytes`` is the session process's peak so far."""
+
+    model_config = ConfigDict(frozen=True)
+
+    wall_ms: float
+    cpu_ms: float = 0.0
+    peak_memory_bytes: int = 0
+    tool_calls: int = 0
+    output_chars: int = 0
+
+
+class RunResult(BaseModel):
+    """What running one snippet produced: output, value, diagnostics, tool calls, usage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    executed: bool = Field(description="False when a static stage refused the snippet.")
+    stdout: str = ""
+    stderr: str = ""
+    output_truncated: bool = False
+    value: Any = Field(default=None, description="The final answer, or a trailing expression.")
+    final: bool = Field(default=False, description="True when the snippet called final_answer.")
+    diagnostics: tuple[Diagnostic, ...] = ()
+    check: CheckReport | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    usage: Usage | None = None
+    traceback: str | None = Field(default=None, description="Snippet-only traceback text.")
+    names: tuple[str, ...] = Field(default=(), description="Names the snippet bound or rebound.")
+    restarted: bool = Field(default=False, description="The session process was replaced.")
+    lost_names: tuple[str, ...] = Field(default=(), description="Names a restart could not keep.")
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)

@@ -20,12 +20,13 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, overload
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from engine.errors import ToolDefinitionError, ToolLoadError
+from engine.errors import ToolArgumentError, ToolDefinitionError, ToolLoadError, ToolResultError
 
 #: Scalar types a tool signature may use directly.
 SCALAR_TYPES: tuple[type, ...] = (
@@ -73,6 +74,61 @@ class Tool:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
+
+    @cached_property
+    def signature(self) -> inspect.Signature:
+        """The signature with resolved annotations."""
+        return inspect.Signature([
+            inspect.Parameter(p.name, p.kind, default=p.default, annotation=p.annotation)
+            for p in self.params
+        ], return_annotation=self.return_type)
+
+    @cached_property
+    def _adapters(self) -> dict[str, TypeAdapter[Any]]:
+        adapters: dict[str, TypeAdapter[Any]] = {}
+        for p in self.params:
+            if p.kind is inspect.Parameter.VAR_POSITIONAL:
+                adapters[p.name] = TypeAdapter(tuple[p.annotation, ...])  # type: ignore[name-defined]
+            elif p.kind is inspect.Parameter.VAR_KEYWORD:
+                adapters[p.name] = TypeAdapter(dict[str, p.annotation])  # type: ignore[name-defined]
+            else:
+                adapters[p.name] = TypeAdapter(p.annotation)
+        return adapters
+
+    @cached_property
+    def return_adapter(self) -> TypeAdapter[Any]:
+        return TypeAdapter(self.return_type)
+
+    def validate_arguments(self, args: list[Any], kwargs: dict[str, Any]) -> inspect.BoundArguments:
+        """Bind JSON-decoded arguments to the signature and validate each against its type.
+
+        Raises ``ToolArgumentError`` with a message naming the parameter.
+        """
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ToolArgumentError(f"{self.name}(): {exc}") from None
+        for name, value in bound.arguments.items():
+            try:
+                bound.arguments[name] = self._adapters[name].validate_python(value)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(part) for part in (name, *e['loc']))}: {e['msg']}"
+                    for e in exc.errors(include_url=False)
+                )
+                raise ToolArgumentError(f"{self.name}(): invalid argument {problems}") from None
+        return bound
+
+    def dump_result(self, value: Any) -> bytes:
+        """Validate a return value against the declared type and serialise it as JSON."""
+        try:
+            checked = self.return_adapter.validate_python(value, from_attributes=True)
+        except ValidationError as exc:
+            raise ToolResultError(
+                f"tool {self.name!r} returned a value that does not match its declared return "
+                f"type {self.return_type!r}: {exc.errors(include_url=False)[0]['msg']}"
+            ) from None
+        return self.return_adapter.dump_json(checked)
 
     def __repr__(self) -> str:
         return f"Tool({self.name!r})"

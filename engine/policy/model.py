@@ -87,6 +87,12 @@ class Limits(BaseModel):
     max_output_bytes: int = Field(
         default=65_536, gt=0, description="Captured output kept per snippet."
     )
+    output_flood_bytes: int = Field(
+        default=8_000_000, gt=0, description="Output after which a snippet is stopped."
+    )
+    max_answer_bytes: int = Field(
+        default=1_048_576, gt=0, description="JSON size of a snippet's final answer."
+    )
     max_tool_calls: int = Field(default=100_000, gt=0, description="Tool calls per snippet.")
     max_tool_argument_bytes: int = Field(
         default=1_048_576, gt=0, description="Serialised size of one tool call's arguments."

@@ -1,0 +1,251 @@
+"""The parent's side of a session child: brokering tool calls and supervising the process.
+
+Tool calls are validated against the tool's signature before the tool runs, and the return
+value against the declared type before it is sent back. The child is supervised with a wall
+clock deadline, a per-snippet CPU budget (prlimit on the child) and a frame size limit;
+whatever the child does, the outcome is data, never an exception that escapes to the host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_core import from_json
+
+from engine.errors import SandboxUnavailableError, ToolArgumentError, ToolResultError
+from engine.policy.model import Limits
+from engine.sandbox.protocol import (
+    FrameReader,
+    Kind,
+    PeerClosed,
+    ProtocolError,
+    Timeout,
+    ToolStatus,
+    write_frame,
+)
+from engine.sandbox.zygote import Spawned, Zygote
+from engine.tools import ToolRegistry
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One brokered call, as the session records it for audit and for replay."""
+
+    tool: str
+    arguments: bytes  # the canonical JSON of [args, kwargs]
+    status: ToolStatus
+    reply: bytes  # the TOOL_RESULT payload sent back
+    duration_ms: float
+    error: str | None = None
+
+
+class ToolBroker:
+    """Serves one snippet's tool calls: validate, call, validate, serialise."""
+
+    def __init__(self, registry: ToolRegistry, limits: Limits,
+                 replay: list[CallRecord] | None = None) -> None:
+        self.registry = registry
+        self.limits = limits
+        self.calls: list[CallRecord] = []
+        self._replay = list(replay) if replay is not None else None
+        self.diverged = False
+
+    def handle(self, payload: bytes) -> bytes:
+        started = time.perf_counter()
+        try:
+            request = from_json(payload)
+        except ValueError as exc:
+            raise ProtocolError(f"a tool call that is not JSON: {exc}") from None
+        if not (isinstance(request, dict) and isinstance(request.get("tool"), str)
+                and isinstance(request.get("args"), list)
+                and isinstance(request.get("kwargs"), dict)):
+            raise ProtocolError("a tool call without tool, args and kwargs")
+        name = request["tool"]
+        arguments = json.dumps([request["args"], request["kwargs"]], sort_keys=True).encode()
+        if self._replay is not None:
+            return self._replayed(name, arguments)
+        status, reply, error = self._call(name, request["args"], request["kwargs"])
+        self.calls.append(CallRecord(name, arguments, status, reply,
+                                     (time.perf_counter() - started) * 1000, error))
+        return reply
+
+    def _replayed(self, name: str, arguments: bytes) -> bytes:
+        assert self._replay is not None
+        if not self._replay or (self._replay[0].tool, self._replay[0].arguments) != (name, arguments):
+            self.diverged = True
+            return _error_reply(ToolStatus.LIMIT, "R212",
+                                "replay diverged from the recorded tool calls")
+        record = self._replay.pop(0)
+        self.calls.append(record)
+        return record.reply
+
+    def _call(self, name: str, args: list[Any], kwargs: dict[str, Any]
+              ) -> tuple[ToolStatus, bytes, str | None]:
+        if len(self.calls) >= self.limits.max_tool_calls:
+            message = f"more than {self.limits.max_tool_calls} tool calls in one snippet"
+            return ToolStatus.LIMIT, _error_reply(ToolStatus.LIMIT, "R205", message), message
+        if name not in self.registry:
+            message = f"there is no tool named {name!r}"
+            return ToolStatus.BAD_ARGUMENTS, _error_reply(ToolStatus.BAD_ARGUMENTS, None, message), message
+        tool = self.registry[name]
+        try:
+            bound = tool.validate_arguments(args, kwargs)
+        except ToolArgumentError as exc:
+            return (ToolStatus.BAD_ARGUMENTS,
+                    _error_reply(ToolStatus.BAD_ARGUMENTS, None, str(exc)), str(exc))
+        try:
+            value = tool.func(*bound.args, **bound.kwargs)
+            result = tool.dump_result(value)
+        except ToolResultError as exc:
+            return ToolStatus.TOOL_ERROR, _tool_error("ToolResultError", str(exc)), str(exc)
+        except Exception as exc:  # the tool's failure is the snippet's exception, not ours
+            message = str(exc) or type(exc).__name__
+            return (ToolStatus.TOOL_ERROR, _tool_error(type(exc).__name__, message),
+                    f"{type(exc).__name__}: {message}")
+        if len(result) > self.limits.max_tool_result_bytes:
+            message = (f"the result of {name}() is {len(result)} bytes; the limit is "
+                       f"{self.limits.max_tool_result_bytes}")
+            return ToolStatus.LIMIT, _error_reply(ToolStatus.LIMIT, "R206", message), message
+        return ToolStatus.OK, bytes([ToolStatus.OK]) + result, None
+
+
+def _tool_error(kind: str, message: str) -> bytes:
+    body = json.dumps({"type": kind, "message": message[:2000]}).encode()
+    return bytes([ToolStatus.TOOL_ERROR]) + body
+
+
+def _error_reply(status: ToolStatus, code: str | None, message: str) -> bytes:
+    body: dict[str, Any] = {"message": message}
+    if code:
+        body["code"] = code
+    return bytes([status]) + json.dumps(body).encode()
+
+
+@dataclass
+class Execution:
+    """What happened to one snippet in the child, as the parent observed it."""
+
+    outcome: dict[str, Any] | None = None  # the child's DONE payload, if it sent one
+    killed_for: str | None = None  # "timeout", "protocol" when the parent killed the child
+    exit_status: dict[str, int] = field(default_factory=dict)  # when the child died
+    wall_ms: float = 0.0
+    protocol_error: str | None = None
+
+    @property
+    def child_died(self) -> bool:
+        return self.outcome is None
+
+
+class SandboxProcess:
+    """One session child, from spawn to death."""
+
+    def __init__(self, zygote: Zygote, limits: Limits) -> None:
+        self.zygote = zygote
+        self.limits = limits
+        spawned: Spawned = zygote.spawn()
+        self.pid = spawned.pid
+        self._pidfd = spawned.pidfd
+        self._to_child = spawned.to_child
+        self._from_child = spawned.from_child
+        max_frame = max(limits.max_tool_argument_bytes,
+                        8 * limits.max_output_bytes + limits.max_answer_bytes + 1_048_576)
+        os.set_blocking(self._from_child, False)
+        self._reader = FrameReader(self._from_child, max_frame)
+        self.alive = True
+        try:
+            kind, _ = self._reader.read(deadline=time.monotonic() + 30)
+            if kind is not Kind.READY:
+                raise ProtocolError(f"{kind.name} before READY")
+        except (ProtocolError, Timeout) as exc:
+            self.kill()
+            status = self._exit_status()
+            raise SandboxUnavailableError(
+                f"the sandbox process failed to start ({type(exc).__name__}: {exc}; "
+                f"exit status {status or 'unknown'})"
+            ) from None
+
+    def _cpu_seconds(self) -> float:
+        try:
+            with open(f"/proc/{self.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def _grant_cpu(self) -> None:
+        """Give this snippet its own CPU budget on top of what the session has used."""
+        soft = int(self._cpu_seconds() + self.limits.cpu_seconds + 0.999)
+        try:
+            resource.prlimit(self.pid, resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        except (OSError, ValueError):
+            pass  # the child is gone; the run will notice
+
+    def execute(self, source: str, broker: ToolBroker, snippet_id: int) -> Execution:
+        started = time.monotonic()
+        deadline = started + self.limits.timeout_seconds
+        execution = Execution()
+        self._grant_cpu()
+        try:
+            write_frame(self._to_child, Kind.RUN,
+                        json.dumps({"id": snippet_id, "source": source}).encode())
+            while True:
+                kind, payload = self._reader.read(deadline)
+                if kind is Kind.TOOL_CALL:
+                    reply = broker.handle(payload)
+                    if time.monotonic() > deadline:
+                        raise Timeout
+                    write_frame(self._to_child, Kind.TOOL_RESULT, reply)
+                elif kind is Kind.DONE:
+                    outcome = from_json(payload)
+                    if not isinstance(outcome, dict) or outcome.get("id") != snippet_id:
+                        raise ProtocolError("an outcome for another snippet")
+                    execution.outcome = outcome
+                    break
+                else:
+                    raise ProtocolError(f"unexpected {kind.name} frame")
+        except Timeout:
+            execution.killed_for = "timeout"
+            self.kill()
+        except (PeerClosed, BrokenPipeError):
+            self.kill()  # it may have closed its pipes and still run
+        except (ProtocolError, ValueError) as exc:
+            execution.killed_for = "protocol"
+            execution.protocol_error = str(exc)
+            self.kill()
+        execution.wall_ms = (time.monotonic() - started) * 1000
+        if not self.alive:
+            execution.exit_status = self._exit_status()
+        return execution
+
+    def _exit_status(self) -> dict[str, int]:
+        try:
+            return self.zygote.wait(self.pid)
+        except Exception:
+            return {}
+
+    def kill(self) -> None:
+        if not self.alive:
+            return
+        self.alive = False
+        try:
+            signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        for fd in (self._to_child, self._from_child, self._pidfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        if self.alive:
+            self.kill()
+            self._exit_status()  # reap, so that no zombie is left behind

@@ -1,0 +1,405 @@
+"""Inside the sandbox: the namespace a snippet runs in, and the loop that runs snippets.
+
+This module runs in the session child, after the kernel restrictions are installed. It must
+not import anything once the filter is loaded (opening a module file is refused), so every
+import happens at the top, in the zygote.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+import types
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from pydantic import TypeAdapter
+from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
+
+from engine.sandbox.protocol import FrameReader, Kind, ToolStatus, write_frame
+from engine.sandbox.spec import SandboxSpec, ToolSpec, build_types, evaluate_type
+
+SNIPPET_FILENAME = "<snippet>"
+_MESSAGE_LIMIT = 2000
+
+
+class _FinalAnswer(BaseException):
+    """Raised by ``final_answer``; a BaseException so that ``except Exception`` lets it pass."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
+
+
+class _Stop(BaseException):
+    """Stops a snippet for a limit (tool calls, payloads, output): not catchable as Exception."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ToolError(Exception):
+    """A tool raised on the trusted side; the message names the tool."""
+
+
+class ToolArgumentsError(TypeError):
+    """A tool was called with arguments that do not match its signature."""
+
+
+for _cls in (ToolError, ToolArgumentsError):
+    _cls.__module__ = "tools"
+
+
+class Output:
+    """Captured stdout or stderr: keeps the first ``cap`` characters, stops a flood."""
+
+    def __init__(self, cap: int, flood: int) -> None:
+        self.cap = cap
+        self.flood = flood
+        self.reset()
+
+    def reset(self) -> None:
+        self._parts: list[str] = []
+        self.kept = 0
+        self.total = 0
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.total += len(text)
+        if self.kept < self.cap:
+            piece = text[: self.cap - self.kept]
+            self._parts.append(piece)
+            self.kept += len(piece)
+        if self.total > self.flood:
+            raise _Stop("R204", f"the snippet printed more than {self.flood} characters")
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.kept
+
+    def getvalue(self) -> str:
+        return "".join(self._parts)
+
+
+class Channel:
+    """The child's end of the broker: sends tool calls, waits for their results."""
+
+    def __init__(self, in_fd: int, out_fd: int, max_result: int, max_argument: int,
+                 max_calls: int) -> None:
+        self.reader = FrameReader(in_fd, max_result + 64)
+        self.out_fd = out_fd
+        self.max_argument = max_argument
+        self.max_calls = max_calls
+        self.calls = 0
+
+    def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+             adapter: TypeAdapter[Any]) -> Any:
+        if self.calls >= self.max_calls:
+            raise _Stop("R205", f"the snippet made more than {self.max_calls} tool calls")
+        self.calls += 1
+        try:
+            payload = to_json({"call": self.calls, "tool": name, "args": args, "kwargs": kwargs})
+        except PydanticSerializationError as exc:
+            raise ToolArgumentsError(
+                f"{name}(): an argument cannot be sent to a tool (only data: numbers, strings, "
+                f"lists, dicts, the tools' models): {exc}"
+            ) from None
+        if len(payload) > self.max_argument:
+            raise _Stop("R206", f"the arguments of {name}() are {len(payload)} bytes; the limit "
+                                f"is {self.max_argument}")
+        write_frame(self.out_fd, Kind.TOOL_CALL, payload)
+        kind, reply = self.reader.read()
+        if kind is not Kind.TOOL_RESULT or not reply:
+            os._exit(70)  # the parent broke the protocol: nothing sensible is left to do
+        status, body = reply[0], reply[1:]
+        if status == ToolStatus.OK:
+            return adapter.validate_json(body)
+        error = json.loads(body)
+        if status == ToolStatus.TOOL_ERROR:
+            raise ToolError(f"{name}() failed: {error['type']}: {error['message']}")
+        if status == ToolStatus.BAD_ARGUMENTS:
+            raise ToolArgumentsError(error["message"])
+        raise _Stop(error.get("code", "R205"), error["message"])
+
+
+_KINDS = {kind.name: kind for kind in inspect._ParameterKind}
+
+
+def make_proxy(spec: ToolSpec, returns: Any, channel: Channel) -> Callable[..., Any]:
+    """A function with the tool's name, docstring and parameter shape that brokers the call."""
+    signature = inspect.Signature([
+        inspect.Parameter(p.name, _KINDS[p.kind],
+                          default=None if p.has_default else inspect.Parameter.empty)
+        for p in spec.params
+    ])
+    adapter: TypeAdapter[Any] = TypeAdapter(returns)
+    name = spec.name
+
+    def proxy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ToolArgumentsError(f"{name}(): {exc}") from None
+        return channel.call(name, args, kwargs, adapter)
+
+    proxy.__name__ = proxy.__qualname__ = name
+    proxy.__doc__ = spec.doc
+    proxy.__signature__ = signature  # type: ignore[attr-defined]
+    proxy.__module__ = "tools"
+    return proxy
+
+
+def _module_view(
+    name: str, allowed: frozenset[str], views: dict[str, types.ModuleType]
+) -> types.ModuleType:
+    """A copy of a module holding only its public attributes and allowed submodules."""
+    if name in views:
+        return views[name]
+    real = sys.modules[name]
+    view = types.ModuleType(name, real.__doc__)
+    views[name] = view
+    for attribute, value in vars(real).items():
+        if attribute.startswith("_"):
+            continue
+        if isinstance(value, types.ModuleType):
+            if value.__name__ in allowed and value.__name__.startswith(name + "."):
+                setattr(view, attribute, _module_view(value.__name__, allowed, views))
+            continue
+        setattr(view, attribute, value)
+    return view
+
+
+class Sandbox:
+    """Built once in the zygote; every session child starts from a copy of it."""
+
+    def __init__(self, spec: SandboxSpec) -> None:
+        import importlib
+
+        self.spec = spec
+        policy = spec.policy
+        self.limits = policy.limits
+        self.types = build_types(spec)
+        self.returns = {t.name: evaluate_type(t.returns, self.types) for t in spec.tools}
+        for t in spec.tools:  # build the validators now, not in the child
+            TypeAdapter(self.returns[t.name])
+        allowed = policy.allowed_modules
+        for module in sorted(allowed):
+            importlib.import_module(module)
+        self.views: dict[str, types.ModuleType] = {}
+        for module in sorted(allowed):
+            _module_view(module, allowed, self.views)
+        self.builtins: dict[str, Any] = {
+            name: getattr(builtins, name) for name in policy.builtins.allow
+            if hasattr(builtins, name)
+        }
+        self.builtins["__import__"] = self._import
+        if "class" not in policy.forbidden_syntax:
+            self.builtins["__build_class__"] = builtins.__build_class__
+
+    def _import(self, name: str, globals: Any = None, locals: Any = None,
+                fromlist: Any = (), level: int = 0) -> types.ModuleType:
+        if level:
+            raise ImportError("relative imports are not available")
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            if ".".join(parts[:i]) not in self.views:
+                raise ImportError(f"module {'.'.join(parts[:i])!r} is not allowed here")
+        return self.views[name] if fromlist else self.views[parts[0]]
+
+    def namespace(self, channel: Channel) -> dict[str, Any]:
+        def final_answer(value: Any) -> NoReturn:
+            """Finish the task with ``value`` as the answer."""
+            raise _FinalAnswer(value)
+
+        namespace: dict[str, Any] = {"__builtins__": dict(self.builtins),
+                                     "__name__": "__snippet__"}
+        namespace.update(self.types)
+        for t in self.spec.tools:
+            namespace[t.name] = make_proxy(t, self.returns[t.name], channel)
+        namespace["final_answer"] = final_answer
+        return namespace
+
+
+class Executor:
+    """Runs snippets in one namespace; a snippet that fails leaves the bindings as they were."""
+
+    def __init__(self, sandbox: Sandbox, channel: Channel) -> None:
+        limits = sandbox.limits
+        self.limits = limits
+        self.channel = channel
+        self.namespace = sandbox.namespace(channel)
+        flood = max(limits.output_flood_bytes, limits.max_output_bytes)
+        self.stdout = Output(limits.max_output_bytes, flood)
+        self.stderr = Output(limits.max_output_bytes, flood)
+
+    def run(self, source: str) -> dict[str, Any]:
+        self.stdout.reset()
+        self.stderr.reset()
+        self.channel.calls = 0
+        before = dict(self.namespace)
+        sys.stdout, sys.stderr = self.stdout, self.stderr  # type: ignore[assignment]
+        cpu_start = time.process_time()
+        outcome: dict[str, Any] = {"ok": True, "final": False, "value": None, "error": None}
+        try:
+            body, last = _compile(source)
+            exec(body, self.namespace)
+            if last is not None:
+                result = eval(last, self.namespace)
+                if result is not None:
+                    outcome["value"] = _jsonable(result, self.limits.max_answer_bytes)
+        except _FinalAnswer as done:
+            outcome["final"] = True
+            try:
+                outcome["value"] = _answer(done.value, self.limits.max_answer_bytes)
+            except ValueError as exc:
+                outcome.update(ok=False, error=_error("R209", str(exc), None, source))
+        except _Stop as stop:
+            outcome.update(ok=False, error=_error(stop.code, stop.message, None, source))
+        except BaseException as exc:  # the snippet's own failure, whatever it is
+            outcome.update(ok=False, error=_exception_error(exc, source))
+        finally:
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        if not outcome["ok"]:
+            self.namespace.clear()
+            self.namespace.update(before)
+        changed = sorted(k for k, v in self.namespace.items()
+                         if not k.startswith("__") and (k not in before or before[k] is not v))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        outcome.update(
+            stdout=self.stdout.getvalue(), stderr=self.stderr.getvalue(),
+            truncated=self.stdout.truncated or self.stderr.truncated,
+            output_chars=self.stdout.total + self.stderr.total,
+            names=changed, tool_calls=self.channel.calls,
+            cpu_ms=(time.process_time() - cpu_start) * 1000,
+            process_cpu_s=usage.ru_utime + usage.ru_stime,
+            peak_memory_bytes=usage.ru_maxrss * 1024,
+        )
+        return outcome
+
+
+def _compile(source: str) -> tuple[types.CodeType, types.CodeType | None]:
+    """The snippet's code; a trailing expression is compiled apart so its value is kept."""
+    tree = ast.parse(source, SNIPPET_FILENAME)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        expression = ast.Expression(tree.body.pop().value)
+        last = compile(expression, SNIPPET_FILENAME, "eval")
+    return compile(tree, SNIPPET_FILENAME, "exec"), last
+
+
+def _jsonable(value: Any, limit: int) -> Any:
+    try:
+        return _answer(value, limit)
+    except ValueError:
+        text = repr(value)
+        return text if len(text) <= 1000 else text[:1000] + "…"
+
+
+def _answer(value: Any, limit: int) -> Any:
+    try:
+        data = to_jsonable_python(value)
+    except PydanticSerializationError:
+        raise ValueError(
+            f"the final answer must be data (str, number, bool, None, lists and dicts of them, "
+            f"or the tools' models), not {type(value).__name__}"
+        ) from None
+    size = len(json.dumps(data))
+    if size > limit:
+        raise ValueError(f"the final answer is {size} bytes of JSON; the limit is {limit}")
+    return data
+
+
+def _error(code: str, message: str, exc: BaseException | None, source: str) -> dict[str, Any]:
+    where = _innermost(exc) if exc is not None else None
+    return {
+        "code": code,
+        "type": type(exc).__name__ if exc is not None else None,
+        "message": message[:_MESSAGE_LIMIT],
+        "line": where.lineno if where else None,
+        "column": (where.colno or 0) + 1 if where else None,
+        "end_line": where.end_lineno if where else None,
+        "end_column": (where.end_colno or 0) + 1 if where and where.end_colno else None,
+        "traceback": _traceback_text(exc, source) if exc is not None else None,
+    }
+
+
+def _snippet_frames(exc: BaseException) -> list[traceback.FrameSummary]:
+    frames = traceback.StackSummary.extract(traceback.walk_tb(exc.__traceback__),
+                                            lookup_lines=False)
+    return [f for f in frames if f.filename == SNIPPET_FILENAME]
+
+
+def _innermost(exc: BaseException) -> traceback.FrameSummary | None:
+    frames = _snippet_frames(exc)
+    return frames[-1] if frames else None
+
+
+def _traceback_text(exc: BaseException, source: str) -> str:
+    lines = source.splitlines()
+    out = ["Traceback (most recent call last):"]
+    for frame in _snippet_frames(exc):
+        where = "<module>" if frame.name == "<module>" else frame.name
+        out.append(f"  line {frame.lineno}, in {where}")
+        if frame.lineno and 1 <= frame.lineno <= len(lines):
+            out.append(f"    {lines[frame.lineno - 1].strip()}")
+    out.append(f"{type(exc).__name__}: {str(exc)[:_MESSAGE_LIMIT]}".rstrip(": "))
+    return "\n".join(out)
+
+
+_EXCEPTION_CODES: dict[type[BaseException], str] = {
+    ToolError: "R102",
+    ToolArgumentsError: "R103",
+    MemoryError: "R202",
+    RecursionError: "R210",
+}
+
+
+def _exception_error(exc: BaseException, source: str) -> dict[str, Any]:
+    code = next((c for t, c in _EXCEPTION_CODES.items() if isinstance(exc, t)), "R101")
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if code == "R202":
+        message = "the snippet ran out of memory (MemoryError)"
+    return _error(code, message, exc, source)
+
+
+def prepare(sandbox: Sandbox, in_fd: int, out_fd: int) -> Executor:
+    """The executor every child starts with (built in the zygote, copied by fork)."""
+    limits = sandbox.limits
+    channel = Channel(in_fd, out_fd, limits.max_tool_result_bytes,
+                      limits.max_tool_argument_bytes, limits.max_tool_calls)
+    return Executor(sandbox, channel)
+
+
+def serve(executor: Executor) -> NoReturn:
+    """The session child's main loop: one RUN in, one DONE out, until the pipe closes."""
+    out_fd = executor.channel.out_fd
+    write_frame(out_fd, Kind.READY, json.dumps({"pid": os.getpid()}).encode())
+    reader = executor.channel.reader
+    while True:
+        try:
+            kind, payload = reader.read()
+        except Exception:
+            os._exit(0)  # the parent went away
+        if kind is not Kind.RUN:
+            os._exit(70)
+        request = json.loads(payload)
+        outcome = executor.run(request["source"])
+        outcome["id"] = request["id"]
+        write_frame(out_fd, Kind.DONE, to_json(outcome))

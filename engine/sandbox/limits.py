@@ -1,0 +1,155 @@
+"""Kernel restrictions for a session child: rlimits and a seccomp allow-list, from the policy.
+
+A CPython interpreter that has finished importing needs very few system calls to run pure
+Python: memory, its two pipes, clocks, signals, exit. Everything else is refused. Calls a
+snippet might plausibly make (open a file, create a socket or a process, send a signal) fail
+with EPERM, which Python turns into a clean ``PermissionError``; calls nothing legitimate
+makes (ptrace, mount, kexec, bpf...) kill the process on the spot.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import mmap
+import os
+import platform
+import resource
+from dataclasses import dataclass
+from typing import Any
+
+from engine.policy.model import Policy
+
+#: Fixed descriptor numbers of the child's two pipe ends.
+CHILD_IN_FD = 3
+CHILD_OUT_FD = 4
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_NO_NEW_PRIVS = 38
+
+SUPPORTED_MACHINES = ("x86_64", "aarch64")
+
+#: What a running interpreter needs (besides read/write on its pipes and memory mapping).
+_ALLOWED = (
+    "brk", "munmap", "mremap", "madvise",
+    "futex", "sched_yield", "getrandom",
+    "clock_gettime", "clock_getres", "gettimeofday", "time", "nanosleep", "clock_nanosleep",
+    "getrusage", "times",
+    "rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "sigaltstack", "restart_syscall",
+    "getpid", "gettid", "exit", "exit_group",
+    "select", "pselect6", "poll", "ppoll",  # waiting on the pipe it already has
+    "close",
+)
+
+# Everything else is refused with EPERM (the filter's default): open/openat, socket/connect,
+# fork/clone/execve, kill/tgkill, prlimit64, dup, ioctl, uname... so a snippet gets a clean error.
+
+#: Nothing legitimate asks for these: the process is killed.
+_KILLED = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root",
+    "chroot", "kexec_load", "kexec_file_load", "init_module", "finit_module",
+    "delete_module", "bpf", "perf_event_open", "keyctl", "add_key", "request_key",
+    "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "unshare",
+    "setns", "reboot", "swapon", "swapoff", "acct", "quotactl", "personality",
+    "open_by_handle_at", "name_to_handle_at", "seccomp",
+)
+
+_NETWORK = (
+    "socket", "connect", "sendto", "recvfrom", "sendmsg", "recvmsg", "getsockopt",
+    "setsockopt", "getsockname", "getpeername", "shutdown", "poll", "ppoll", "select",
+    "pselect6", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "fcntl",
+)
+
+
+def unavailable_reason() -> str | None:
+    """Why seccomp cannot be used here, or None when it can."""
+    if platform.system() != "Linux":
+        return f"the sandbox needs Linux; this is {platform.system()}"
+    if platform.machine() not in SUPPORTED_MACHINES:
+        return f"the sandbox supports {', '.join(SUPPORTED_MACHINES)}; this is {platform.machine()}"
+    try:
+        import pyseccomp  # noqa: F401
+    except Exception as exc:  # missing package or no libseccomp.so.2
+        return f"libseccomp cannot be loaded ({exc}); install the system package libseccomp2"
+    return None
+
+
+def build_filter(policy: Policy) -> Any:
+    """The seccomp filter for this policy (built once; each child only loads it)."""
+    import pyseccomp as sc
+
+    filt = sc.SyscallFilter(defaction=sc.ERRNO(errno.EPERM))
+    arch = sc.system_arch()
+
+    def rule(action: int, name: str, *args: Any) -> None:
+        try:
+            sc.resolve_syscall(arch, name)
+        except Exception:
+            return  # not a system call on this architecture (e.g. open on aarch64)
+        filt.add_rule(action, name, *args)
+
+    no_exec = sc.Arg(2, sc.MASKED_EQ, mmap.PROT_EXEC, 0)
+    rule(sc.ALLOW, "mmap", no_exec)
+    rule(sc.ALLOW, "mprotect", no_exec)
+    for name in _ALLOWED:
+        rule(sc.ALLOW, name)
+    if policy.sandbox.network:
+        rule(sc.ALLOW, "read")
+        rule(sc.ALLOW, "write")
+        for name in _NETWORK:
+            rule(sc.ALLOW, name)
+    else:
+        rule(sc.ALLOW, "read", sc.Arg(0, sc.EQ, CHILD_IN_FD))
+        rule(sc.ALLOW, "write", sc.Arg(0, sc.EQ, CHILD_OUT_FD))
+    for name in _KILLED:
+        rule(sc.KILL_PROCESS, name)
+    return filt
+
+
+@dataclass(frozen=True)
+class ResourcePlan:
+    """The rlimits of a session child, in absolute values."""
+
+    address_space: int
+    cpu_seconds: int
+
+    @classmethod
+    def for_policy(cls, policy: Policy) -> ResourcePlan:
+        # The child starts as a copy of the zygote, so its own size is the baseline.
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[0])
+        baseline = pages * os.sysconf("SC_PAGE_SIZE")
+        limits = policy.limits
+        return cls(address_space=baseline + limits.memory_mb * 1024 * 1024,
+                   cpu_seconds=max(1, int(limits.cpu_seconds + 0.999)))
+
+    def apply(self) -> None:
+        infinity = resource.RLIM_INFINITY
+        resource.setrlimit(resource.RLIMIT_AS, (self.address_space, self.address_space))
+        # The hard CPU limit stays open so that the parent can grant each snippet its own
+        # budget with prlimit(); the child itself can no longer call setrlimit.
+        resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_seconds, infinity))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # binds non-root; the filter binds all
+        resource.setrlimit(resource.RLIMIT_NOFILE, (CHILD_OUT_FD + 1, CHILD_OUT_FD + 1))
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (0, 0))
+
+
+def _prctl(option: int, value: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+def die_with_parent() -> None:
+    import signal
+
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def lock_down(seccomp_filter: Any) -> None:
+    """No new privileges, then the filter: from here on the allow-list is the process's world."""
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    if seccomp_filter is not None:
+        seccomp_filter.load()

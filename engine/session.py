@@ -1,0 +1,232 @@
+"""A session: snippets that share their globals, each checked, then run in the sandbox.
+
+What happens when a snippet fails (the choice is documented in SECURITY.md):
+
+* it raises: the names it bound or rebound are rolled back to what they were before it ran
+  (objects it mutated in place stay mutated), and the session process carries on;
+* it is killed (timeout, CPU, memory, a forbidden system call, a crash): the process is gone
+  with its state. A new process is started and the session's earlier successful snippets are
+  replayed in it with their recorded tool results, so that no tool runs twice; the session is
+  then as it was before the failed snippet (``R212``). If the replay cannot be exact (a tool
+  call differs, the record is too large) the state is lost and the result lists the names
+  that are gone (``R213``).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine import codes
+from engine.diagnostics import Diagnostic, Severity, Stage, line_of
+from engine.results import CheckReport, RunResult, ToolCall, Usage
+from engine.sandbox.broker import CallRecord, Execution, SandboxProcess, ToolBroker
+from engine.sandbox.protocol import ToolStatus
+from engine.typecheck.context import SessionContext
+
+if TYPE_CHECKING:
+    from engine.pipeline import Engine
+
+#: Recorded tool results kept for replay; beyond this a killed session loses its state.
+REPLAY_BUDGET_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class _Recorded:
+    source: str
+    calls: list[CallRecord] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.source) + sum(len(c.arguments) + len(c.reply) for c in self.calls)
+
+
+class Session:
+    """Create with ``engine.session()``; ``run()`` checks a snippet, then executes it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._limits = engine.policy.limits
+        self._lock = threading.Lock()
+        self._process: SandboxProcess | None = None
+        self._history: list[_Recorded] = []
+        self._history_bytes = 0
+        self._snippets = 0
+        self.context = SessionContext()
+        self.closed = False
+
+    @property
+    def pid(self) -> int | None:
+        """The pid of the process holding this session's state, if one is running."""
+        return self._process.pid if self._process is not None and self._process.alive else None
+
+    def _spawn(self) -> SandboxProcess:
+        return SandboxProcess(self._engine._zygote(), self._limits)
+
+    def run(self, source: str) -> RunResult:
+        """Check ``source`` with the session's names, and run it if every stage passes."""
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("this session is closed")
+            report = self._engine.check(source, context=self.context)
+            if not report.ok:
+                return RunResult(ok=False, executed=False, diagnostics=report.diagnostics,
+                                 check=report)
+            if self._process is None or not self._process.alive:
+                self._process = self._spawn()
+            self._snippets += 1
+            broker = ToolBroker(self._engine.registry, self._limits)
+            execution = self._process.execute(source, broker, self._snippets)
+            diagnostics = list(report.diagnostics) + _runtime_diagnostics(
+                source, execution, self._limits)
+            restarted, lost = False, ()
+            if execution.child_died:
+                restarted = True
+                lost = self._restore()
+                diagnostics.append(_restart_note(source, lost))
+            ok = execution.outcome is not None and bool(execution.outcome.get("ok"))
+            if ok:
+                self.context = self.context.extended(report.bindings)
+                self._remember(source, broker.calls)
+            return _result(source, report, execution, broker, diagnostics, ok, restarted, lost)
+
+    def _remember(self, source: str, calls: list[CallRecord]) -> None:
+        if self._history_bytes > REPLAY_BUDGET_BYTES:
+            return  # already past the budget: replay is off for this session
+        recorded = _Recorded(source, list(calls))
+        self._history.append(recorded)
+        self._history_bytes += recorded.size
+
+    def _restore(self) -> tuple[str, ...]:
+        """Start a new process and replay the history into it; return the names lost."""
+        self._process = None
+        if self._history and self._history_bytes <= REPLAY_BUDGET_BYTES:
+            process = self._spawn()
+            if all(self._replay(process, item) for item in self._history):
+                self._process = process
+                return ()
+            process.close()
+        lost = tuple(sorted(self.context.names))
+        self.context = SessionContext()
+        self._history.clear()
+        self._history_bytes = 0
+        self._process = self._spawn()
+        return lost
+
+    def _replay(self, process: SandboxProcess, item: _Recorded) -> bool:
+        self._snippets += 1
+        broker = ToolBroker(self._engine.registry, self._limits, replay=item.calls)
+        execution = process.execute(item.source, broker, self._snippets)
+        return (execution.outcome is not None and bool(execution.outcome.get("ok"))
+                and not broker.diverged)
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            if self._process is not None:
+                self._process.close()
+                self._process = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _whole(source: str, code: str, message: str, hint: str | None = None,
+           severity: Severity = Severity.ERROR) -> Diagnostic:
+    """A diagnostic about the snippet as a whole (a process-level event has no line)."""
+    entry = codes.get(code)
+    lines = source.splitlines() or [""]
+    return Diagnostic(stage=Stage.RUNTIME, code=code, rule=entry.rule, severity=severity,
+                      message=message, line=1, column=1, end_line=len(lines),
+                      end_column=len(lines[-1]) + 1, source_line=line_of(source, 1),
+                      hint=hint or entry.hint)
+
+
+_SIGNAL_CODES = {signal.SIGXCPU: "R203", signal.SIGSYS: "R207"}
+
+
+def _runtime_diagnostics(source: str, execution: Execution, limits: Any) -> list[Diagnostic]:
+    outcome = execution.outcome
+    if outcome is not None:
+        error = outcome.get("error")
+        return [] if not error else [_from_child_error(source, error)]
+    if execution.killed_for == "timeout":
+        return [_whole(source, "R201", f"the snippet ran for more than "
+                                       f"{limits.timeout_seconds:g} s and was stopped")]
+    if execution.killed_for == "protocol":
+        return [_whole(source, "R211", f"the sandbox process broke the protocol "
+                                       f"({execution.protocol_error}) and was stopped")]
+    status = execution.exit_status
+    number = status.get("signal")
+    if number is not None:
+        code = _SIGNAL_CODES.get(number, "R208")
+        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ \
+            else str(number)
+        if code == "R203":
+            message = f"the snippet used more than {limits.cpu_seconds:g} s of CPU and was stopped"
+        elif code == "R207":
+            message = "the snippet made a system call the sandbox forbids; the process was killed"
+        else:
+            message = f"the sandbox process was killed by {name}"
+        return [_whole(source, code, message)]
+    return [_whole(source, "R208", f"the sandbox process exited with status "
+                                   f"{status.get('exit', 'unknown')}")]
+
+
+def _from_child_error(source: str, error: dict[str, Any]) -> Diagnostic:
+    code = str(error.get("code") or "R101")
+    entry = codes.CATALOG.get(code) or codes.get("R101")
+    line = error.get("line")
+    if not isinstance(line, int) or line < 1:
+        return _whole(source, entry.code, str(error.get("message", "")))
+    column = error.get("column") if isinstance(error.get("column"), int) else 1
+    end_line, end_column = error.get("end_line"), error.get("end_column")
+    return Diagnostic(
+        stage=Stage.RUNTIME, code=entry.code, rule=entry.rule,
+        message=str(error.get("message", "")), line=line, column=max(1, column),
+        end_line=end_line if isinstance(end_line, int) and end_line >= line else None,
+        end_column=end_column if isinstance(end_column, int) and end_column >= 1 else None,
+        source_line=line_of(source, line), hint=entry.hint,
+    )
+
+
+def _restart_note(source: str, lost: tuple[str, ...]) -> Diagnostic:
+    if not lost:
+        return _whole(source, "R212", "the session process was restarted; the state from "
+                      "before this snippet was restored", severity=Severity.NOTE)
+    return _whole(source, "R213", "the session process was restarted and earlier names are "
+                  "lost: " + ", ".join(lost), severity=Severity.WARNING)
+
+
+def _result(source: str, report: CheckReport, execution: Execution, broker: ToolBroker,
+            diagnostics: list[Diagnostic], ok: bool, restarted: bool,
+            lost: tuple[str, ...]) -> RunResult:
+    outcome = execution.outcome or {}
+    error = outcome.get("error") or {}
+    calls = tuple(ToolCall(tool=c.tool, ok=c.status is ToolStatus.OK,
+                           duration_ms=round(c.duration_ms, 3), error=c.error)
+                  for c in broker.calls)
+    usage = Usage(
+        wall_ms=round(execution.wall_ms, 3),
+        cpu_ms=round(float(outcome.get("cpu_ms", 0.0)), 3),
+        peak_memory_bytes=int(outcome.get("peak_memory_bytes", 0)),
+        tool_calls=len(calls),
+        output_chars=int(outcome.get("output_chars", 0)),
+    )
+    return RunResult(
+        ok=ok, executed=True,
+        stdout=str(outcome.get("stdout", "")), stderr=str(outcome.get("stderr", "")),
+        output_truncated=bool(outcome.get("truncated", False)),
+        value=outcome.get("value"), final=bool(outcome.get("final", False)),
+        diagnostics=tuple(diagnostics), check=report, tool_calls=calls, usage=usage,
+        traceback=error.get("traceback"), names=tuple(outcome.get("names", ())),
+        restarted=restarted, lost_names=lost,
+    )
+
+
+__all__ = ["REPLAY_BUDGET_BYTES", "Session"]
