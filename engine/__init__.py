@@ -1,20 +1,69 @@
 """codeact-engine: a static-analysis-first safe execution engine for model-written code.
 
-The public surface is re-exported here; everything else is internal.
+The public surface is re-exported here; everything else is internal. Names are imported on
+first use, so that a process that needs one part (the sandbox's zygote needs no parser and
+no type checker) does not load the others.
 """
 
-from engine.codes import CATALOG, Code
-from engine.diagnostics import Diagnostic, Severity, Stage
-from engine.errors import ConfigIssue, EngineError, PolicyError, ToolDefinitionError, ToolLoadError
-from engine.parse import ParsedSnippet, parse
-from engine.pipeline import Engine
-from engine.policy import Policy
-from engine.results import CheckReport, StageReport, StageStatus
-from engine.stubs import render_prompt_view, render_stubs
-from engine.tools import Tool, ToolRegistry, load_tools, tool
-from engine.typecheck import Binding, SessionContext
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.codes import CATALOG, Code
+    from engine.diagnostics import Diagnostic, Severity, Stage
+    from engine.errors import (
+        ConfigIssue,
+        EngineError,
+        PolicyError,
+        SandboxUnavailableError,
+        ToolDefinitionError,
+        ToolLoadError,
+    )
+    from engine.parse import ParsedSnippet, parse
+    from engine.pipeline import Engine
+    from engine.policy.model import Policy
+    from engine.results import CheckReport, RunResult, StageReport, StageStatus, ToolCall, Usage
+    from engine.session import Session
+    from engine.stubs import render_prompt_view, render_stubs
+    from engine.tools import Tool, ToolRegistry, load_tools, tool
+    from engine.typecheck.context import Binding, SessionContext
 
 __version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "CATALOG": "engine.codes",
+    "Code": "engine.codes",
+    "Diagnostic": "engine.diagnostics",
+    "Severity": "engine.diagnostics",
+    "Stage": "engine.diagnostics",
+    "ConfigIssue": "engine.errors",
+    "EngineError": "engine.errors",
+    "PolicyError": "engine.errors",
+    "SandboxUnavailableError": "engine.errors",
+    "ToolDefinitionError": "engine.errors",
+    "ToolLoadError": "engine.errors",
+    "ParsedSnippet": "engine.parse",
+    "parse": "engine.parse",
+    "Engine": "engine.pipeline",
+    "Policy": "engine.policy.model",
+    "CheckReport": "engine.results",
+    "RunResult": "engine.results",
+    "StageReport": "engine.results",
+    "StageStatus": "engine.results",
+    "ToolCall": "engine.results",
+    "Usage": "engine.results",
+    "Session": "engine.session",
+    "render_prompt_view": "engine.stubs",
+    "render_stubs": "engine.stubs",
+    "Tool": "engine.tools",
+    "ToolRegistry": "engine.tools",
+    "load_tools": "engine.tools",
+    "tool": "engine.tools",
+    "Binding": "engine.typecheck.context",
+    "SessionContext": "engine.typecheck.context",
+}
 
 __all__ = [
     "CATALOG",
@@ -28,15 +77,20 @@ __all__ = [
     "ParsedSnippet",
     "Policy",
     "PolicyError",
+    "RunResult",
+    "SandboxUnavailableError",
+    "Session",
     "SessionContext",
     "Severity",
     "Stage",
     "StageReport",
     "StageStatus",
     "Tool",
+    "ToolCall",
     "ToolDefinitionError",
     "ToolLoadError",
     "ToolRegistry",
+    "Usage",
     "__version__",
     "load_tools",
     "parse",
@@ -44,3 +98,16 @@ __all__ = [
     "render_stubs",
     "tool",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -16,9 +16,11 @@ from rich.console import Console
 
 import engine
 from engine import codes, render
-from engine.errors import EngineError, PolicyError
+from engine.errors import EngineError, PolicyError, SandboxUnavailableError
 from engine.pipeline import Engine
-from engine.policy import Policy, bundled_policy_names, render_prompt_rules
+from engine.policy.model import Policy, bundled_policy_names
+from engine.policy.prompt import render_prompt_rules
+from engine.results import RunResult
 from engine.stubs import render_stubs
 from engine.tools import ToolRegistry, load_tools
 from engine.typecheck.context import SessionContext
@@ -112,6 +114,119 @@ def check(
     else:
         render.print_text(reports, out)
     raise typer.Exit(0 if all(r.report.ok for r in reports) else 1)
+
+
+class RunFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+UnsafeOption = Annotated[bool, typer.Option(
+    "--unsafe-no-seccomp",
+    help="Run without the kernel filter where seccomp is unavailable (rlimits still apply).")]
+
+
+def _engine(registry: ToolRegistry, policy: Policy, unsafe: bool) -> Engine:
+    return Engine(registry, policy, isolation="unsafe-no-seccomp" if unsafe else "seccomp")
+
+
+@app.command()
+def run(
+    files: Annotated[list[str], typer.Argument(
+        help="Snippet files ('-' for standard input), run in order in one session.")],
+    tools: ToolsOption = None,
+    policy: PolicyOption = "default",
+    output_format: Annotated[RunFormat, typer.Option("--format", "-f")] = RunFormat.text,
+    unsafe_no_seccomp: UnsafeOption = False,
+) -> None:
+    """Check and run snippets in a sandboxed session."""
+    registry, loaded = _load(tools, policy)
+    sources = [(path, _read(path)) for path in files]
+    eng = _engine(registry, loaded, unsafe_no_seccomp)
+    runs: list[tuple[str, RunResult]] = []
+    try:
+        with eng.session() as session:
+            for path, source in sources:
+                result = session.run(source)
+                runs.append((path, result))
+                if output_format is RunFormat.text:
+                    render.print_run(path, result, out)
+    except SandboxUnavailableError as exc:
+        _usage_error(str(exc))
+    finally:
+        eng.close()
+    if output_format is RunFormat.json:
+        out.print(render.run_to_json(runs), markup=False)
+    raise typer.Exit(0 if all(r.ok for _, r in runs) else 1)
+
+
+_REPL_HELP = """\
+Type Python; a blank line (or a complete one-line statement) runs it in the session.
+  :rules   the policy in plain language      :stubs   the tools, as the model sees them
+  :names   names the session holds            :quit    leave (or Ctrl-D)"""
+
+
+@app.command()
+def repl(
+    tools: ToolsOption = None,
+    policy: PolicyOption = "default",
+    unsafe_no_seccomp: UnsafeOption = False,
+) -> None:
+    """Try a policy interactively: each snippet is checked, then run in one session."""
+    registry, loaded = _load(tools, policy)
+    eng = _engine(registry, loaded, unsafe_no_seccomp)
+    try:
+        session = eng.session()
+    except SandboxUnavailableError as exc:
+        eng.close()
+        _usage_error(str(exc))
+    out.print(f"codeact repl — policy [bold]{loaded.name}[/], "
+              f"{len(registry)} tools. :help for commands.")
+    count = 0
+    try:
+        while True:
+            source = _read_snippet()
+            if source is None:
+                break
+            command = source.strip()
+            if command in (":quit", ":q", ":exit"):
+                break
+            if command == ":help":
+                out.print(_REPL_HELP, markup=False)
+            elif command == ":rules":
+                out.print(render_prompt_rules(loaded), markup=False)
+            elif command == ":stubs":
+                out.print(eng.prompt_view, markup=False)
+            elif command == ":names":
+                out.print(", ".join(sorted(session.context.names)) or "(none)")
+            elif command:
+                count += 1
+                render.print_run(f"[{count}]", session.run(source), out)
+    finally:
+        session.close()
+        eng.close()
+
+
+def _read_snippet() -> str | None:
+    """Lines until the snippet is complete, as the Python REPL decides; None at end of input."""
+    import codeop
+
+    lines: list[str] = []
+    while True:
+        try:
+            line = input("... " if lines else ">>> ")
+        except EOFError:
+            return "\n".join(lines) if lines else None
+        if not lines and line.strip().startswith(":"):
+            return line
+        lines.append(line)
+        source = "\n".join(lines)
+        try:
+            complete = codeop.compile_command(source, "<repl>", "exec") is not None
+        except (SyntaxError, ValueError, OverflowError):
+            return source  # let the parse stage report it properly
+        if complete and (len(lines) == 1 or not line.strip()):
+            return source
 
 
 @app.command()

@@ -16,18 +16,19 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
-from engine.parse import ParsedSnippet, parse
-from engine.policy import Policy, PolicyContext, check_policy, check_source_size
 from engine.errors import SandboxUnavailableError
+from engine.parse import ParsedSnippet, parse
+from engine.policy.check import check_policy, check_source_size
+from engine.policy.model import Policy
+from engine.policy.rules import PolicyContext
 from engine.results import CheckReport, RunResult, StageReport, StageStatus
-from engine.sandbox.spec import build_spec
-from engine.sandbox.zygote import Zygote
-from engine.session import Session
 from engine.stubs import render_prompt_view, render_stubs
 from engine.tools import Tool, ToolRegistry
 from engine.typecheck.context import Binding, SessionContext
 
 if TYPE_CHECKING:
+    from engine.sandbox.zygote import Zygote
+    from engine.session import Session
     from engine.typecheck.checker import TypeChecker
 
 
@@ -71,9 +72,23 @@ class Engine:
         self._zygote_handle: Zygote | None = None
         self._zygote_lock = threading.Lock()
         self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
+        # A zygote left running by a forgotten close() is stopped when the engine is collected.
+        self._finalizer = weakref.finalize(self, Engine._stop_zygote, self.__dict__)
 
     def _zygote(self) -> Zygote:
         """The zygote, started on first use and restarted if it died."""
+        # The sandbox is imported only when something runs: checking works everywhere.
+        from engine.sandbox.limits import unavailable_reason
+        from engine.sandbox.spec import build_spec
+        from engine.sandbox.zygote import Zygote
+
+        if self.isolation == "seccomp":
+            reason = unavailable_reason()
+            if reason is not None:
+                raise SandboxUnavailableError(
+                    f"snippets cannot run sandboxed here: {reason}; to run without kernel "
+                    "isolation anyway, create the Engine with isolation='unsafe-no-seccomp'"
+                )
         with self._zygote_lock:
             if self._zygote_handle is not None and not self._zygote_handle.alive():
                 self._zygote_handle.close()
@@ -92,8 +107,16 @@ class Engine:
             raise SandboxUnavailableError(f"{exc}{hint}") from None
         return zygote
 
+    @staticmethod
+    def _stop_zygote(state: dict[str, Any]) -> None:
+        zygote = state.get("_zygote_handle")
+        if zygote is not None:
+            zygote.close()
+
     def session(self) -> Session:
         """A new session: snippets run in it share their globals."""
+        from engine.session import Session
+
         session = Session(self)
         self._zygote()  # fail now, clearly, if the sandbox cannot run here
         self._sessions.add(session)

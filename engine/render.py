@@ -15,9 +15,10 @@ from rich.markup import escape
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity
-from engine.results import CheckReport, StageStatus
+from engine.results import CheckReport, RunResult, StageStatus
 
 JSON_SCHEMA_ID = "codeact.check/v1"
+RUN_SCHEMA_ID = "codeact.run/v1"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_URI = "https://github.com/codeact-engine/codeact-engine"
 
@@ -67,6 +68,39 @@ def _print_diagnostic(path: str, d: Diagnostic, console: Console) -> None:
         console.print(" " * (len(gutter) + d.column - 1) + f"[{style}]{'^' * width}[/]")
     if d.hint:
         console.print(f"     [cyan]= hint:[/] {escape(d.hint)}")
+
+
+def print_run(path: str, result: RunResult, console: Console) -> None:
+    """A run for people: the snippet's output, its value, diagnostics and what it used."""
+    if result.stdout:
+        console.print(result.stdout, end="" if result.stdout.endswith("\n") else "\n",
+                      markup=False, highlight=False)
+    if result.stderr:
+        console.print(result.stderr, style="yellow", markup=False, highlight=False,
+                      end="" if result.stderr.endswith("\n") else "\n")
+    if result.output_truncated:
+        console.print("[dim]… output truncated[/]")
+    for d in result.diagnostics:
+        _print_diagnostic(path, d, console)
+    if result.value is not None or result.final:
+        label = "final answer" if result.final else "value"
+        console.print(f"[bold green]{label}:[/] {escape(json.dumps(result.value))}")
+    usage = result.usage
+    spent = (f"  [dim]({usage.wall_ms:.1f} ms wall, {usage.cpu_ms:.1f} ms cpu, "
+             f"{usage.tool_calls} tool calls)[/]" if usage else "")
+    verdict = "[green]ok[/]" if result.ok else (
+        "[red]failed[/]" if result.executed else "[red]rejected[/]")
+    console.print(f"{escape(path)}: {verdict}{spent}")
+
+
+def run_to_json(runs: Sequence[tuple[str, RunResult]]) -> str:
+    """The stable JSON schema ``codeact.run/v1``."""
+    payload = {
+        "schema": RUN_SCHEMA_ID,
+        "ok": all(r.ok for _, r in runs),
+        "runs": [{"file": path, **result.model_dump(mode="json")} for path, result in runs],
+    }
+    return json.dumps(payload, indent=2)
 
 
 def to_json(files: Sequence[FileReport]) -> str:

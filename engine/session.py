@@ -81,7 +81,7 @@ class Session:
             execution = self._process.execute(source, broker, self._snippets)
             diagnostics = list(report.diagnostics) + _runtime_diagnostics(
                 source, execution, self._limits)
-            restarted, lost = False, ()
+            restarted, lost = False, tuple[str, ...]()
             if execution.child_died:
                 restarted = True
                 lost = self._restore()
@@ -147,7 +147,7 @@ def _whole(source: str, code: str, message: str, hint: str | None = None,
                       hint=hint or entry.hint)
 
 
-_SIGNAL_CODES = {signal.SIGXCPU: "R203", signal.SIGSYS: "R207"}
+_SIGNAL_CODES: dict[int, str] = {signal.SIGXCPU: "R203", signal.SIGSYS: "R207"}
 
 
 def _runtime_diagnostics(source: str, execution: Execution, limits: Any) -> list[Diagnostic]:
@@ -184,7 +184,8 @@ def _from_child_error(source: str, error: dict[str, Any]) -> Diagnostic:
     line = error.get("line")
     if not isinstance(line, int) or line < 1:
         return _whole(source, entry.code, str(error.get("message", "")))
-    column = error.get("column") if isinstance(error.get("column"), int) else 1
+    raw_column = error.get("column")
+    column = raw_column if isinstance(raw_column, int) else 1
     end_line, end_column = error.get("end_line"), error.get("end_column")
     return Diagnostic(
         stage=Stage.RUNTIME, code=entry.code, rule=entry.rule,

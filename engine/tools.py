@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeGuard, overload
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -206,11 +206,11 @@ def _strip_annotated(tp: Any) -> Any:
     return tp
 
 
-def is_model(tp: Any) -> bool:
+def is_model(tp: Any) -> TypeGuard[type[BaseModel]]:
     return isinstance(tp, type) and issubclass(tp, BaseModel) and tp is not BaseModel
 
 
-def is_enum(tp: Any) -> bool:
+def is_enum(tp: Any) -> TypeGuard[type[enum.Enum]]:
     return isinstance(tp, type) and issubclass(tp, enum.Enum)
 
 

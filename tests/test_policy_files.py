@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine import Policy, PolicyError
-from engine.policy import bundled_policy_names
+from engine.policy.model import bundled_policy_names
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

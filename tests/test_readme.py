@@ -13,7 +13,7 @@ def test_first_code_block_is_two_commands() -> None:
     assert block is not None
     lines = block.group(1).strip().splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("pip install -e . && codeact ")
+    assert lines[0].startswith("pip install -e . && codeact run ")
     assert lines[1] == "pip install -e '.[test]' && pytest"
 
 

@@ -1,23 +1,6 @@
-"""The allow-list policy: its model, its rules, and its plain-language rendering."""
+"""The allow-list policy: its model (``model``), its rules (``rules``, ``check``), and its
+plain-language rendering (``prompt``).
 
-from engine.policy.check import check_policy, check_source_size
-from engine.policy.model import (
-    Policy,
-    bundled_policy_dir,
-    bundled_policy_names,
-    load_policy,
-)
-from engine.policy.prompt import prompt_rules, render_prompt_rules
-from engine.policy.rules import PolicyContext
-
-__all__ = [
-    "Policy",
-    "PolicyContext",
-    "bundled_policy_dir",
-    "bundled_policy_names",
-    "check_policy",
-    "check_source_size",
-    "load_policy",
-    "prompt_rules",
-    "render_prompt_rules",
-]
+Nothing is re-exported here on purpose: the model alone must be importable without LibCST
+(the sandbox imports it), so each user imports the module it needs.
+"""

@@ -8,6 +8,7 @@ whatever the child does, the outcome is data, never an exception that escapes to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -79,7 +80,8 @@ class ToolBroker:
 
     def _replayed(self, name: str, arguments: bytes) -> bytes:
         assert self._replay is not None
-        if not self._replay or (self._replay[0].tool, self._replay[0].arguments) != (name, arguments):
+        expected = self._replay[0] if self._replay else None
+        if expected is None or (expected.tool, expected.arguments) != (name, arguments):
             self.diverged = True
             return _error_reply(ToolStatus.LIMIT, "R212",
                                 "replay diverged from the recorded tool calls")
@@ -94,7 +96,8 @@ class ToolBroker:
             return ToolStatus.LIMIT, _error_reply(ToolStatus.LIMIT, "R205", message), message
         if name not in self.registry:
             message = f"there is no tool named {name!r}"
-            return ToolStatus.BAD_ARGUMENTS, _error_reply(ToolStatus.BAD_ARGUMENTS, None, message), message
+            reply = _error_reply(ToolStatus.BAD_ARGUMENTS, None, message)
+            return ToolStatus.BAD_ARGUMENTS, reply, message
         tool = self.registry[name]
         try:
             bound = tool.validate_arguments(args, kwargs)
@@ -183,10 +186,8 @@ class SandboxProcess:
     def _grant_cpu(self) -> None:
         """Give this snippet its own CPU budget on top of what the session has used."""
         soft = int(self._cpu_seconds() + self.limits.cpu_seconds + 0.999)
-        try:
+        with contextlib.suppress(OSError, ValueError):  # gone: the run will notice
             resource.prlimit(self.pid, resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
-        except (OSError, ValueError):
-            pass  # the child is gone; the run will notice
 
     def execute(self, source: str, broker: ToolBroker, snippet_id: int) -> Execution:
         started = time.monotonic()
@@ -235,15 +236,11 @@ class SandboxProcess:
         if not self.alive:
             return
         self.alive = False
-        try:
+        with contextlib.suppress(ProcessLookupError):
             signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         for fd in (self._to_child, self._from_child, self._pidfd):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
     def close(self) -> None:
         if self.alive:

@@ -254,7 +254,7 @@ class Executor:
         self.stderr.reset()
         self.channel.calls = 0
         before = dict(self.namespace)
-        sys.stdout, sys.stderr = self.stdout, self.stderr  # type: ignore[assignment]
+        sys.stdout, sys.stderr = self.stdout, self.stderr
         cpu_start = time.process_time()
         outcome: dict[str, Any] = {"ok": True, "final": False, "value": None, "error": None}
         try:
@@ -299,7 +299,9 @@ def _compile(source: str) -> tuple[types.CodeType, types.CodeType | None]:
     tree = ast.parse(source, SNIPPET_FILENAME)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
-        expression = ast.Expression(tree.body.pop().value)
+        trailing = tree.body.pop()
+        assert isinstance(trailing, ast.Expr)
+        expression = ast.Expression(trailing.value)
         last = compile(expression, SNIPPET_FILENAME, "eval")
     return compile(tree, SNIPPET_FILENAME, "exec"), last
 
@@ -341,9 +343,9 @@ def _error(code: str, message: str, exc: BaseException | None, source: str) -> d
 
 
 def _snippet_frames(exc: BaseException) -> list[traceback.FrameSummary]:
-    frames = traceback.StackSummary.extract(traceback.walk_tb(exc.__traceback__),
-                                            lookup_lines=False)
-    return [f for f in frames if f.filename == SNIPPET_FILENAME]
+    # extract_tb keeps column positions; looking up "<snippet>" lines reads no file.
+    return [f for f in traceback.extract_tb(exc.__traceback__)
+            if f.filename == SNIPPET_FILENAME]
 
 
 def _innermost(exc: BaseException) -> traceback.FrameSummary | None:

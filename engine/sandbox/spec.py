@@ -110,7 +110,8 @@ def build_spec(registry: ToolRegistry, policy: Policy, *, seccomp: bool = True) 
     tools = tuple(
         ToolSpec(
             name=t.name, doc=t.description,
-            params=tuple(ParamSpec(name=p.name, kind=p.kind.name, has_default=p.has_default)
+            params=tuple(ParamSpec.model_validate({"name": p.name, "kind": p.kind.name,
+                                                   "has_default": p.has_default})
                          for p in t.params),
             returns=annotation_text(t.return_type),
         )
@@ -131,7 +132,7 @@ def build_types(spec: SandboxSpec) -> dict[str, Any]:
                                  "Any": Any}
     for e in spec.enums:
         base = {"StrEnum": enum.StrEnum, "IntEnum": enum.IntEnum}.get(e.base, enum.Enum)
-        namespace[e.name] = base(e.name, [(n, v) for n, v in e.members])  # type: ignore[misc]
+        namespace[e.name] = base(e.name, [(n, v) for n, v in e.members])
     built: dict[str, type[BaseModel]] = {}
     for m in spec.models:
         fields: dict[str, Any] = {}

@@ -17,23 +17,21 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from engine.errors import SandboxUnavailableError
+from engine.sandbox.zygote_main import MESSAGE_BYTES
 
-_MESSAGE_BYTES = 65536
 _BOOTSTRAP = (
     "import sys; sys.path.insert(0, sys.argv[2]); "
-    "from engine.sandbox.zygote import main; main(int(sys.argv[1]))"
+    "from engine.sandbox.zygote_main import main; main(int(sys.argv[1]))"
 )
 
 
@@ -45,12 +43,6 @@ class Spawned:
     from_child: int
 
 
-def describe_status(status: int) -> dict[str, int]:
-    if os.WIFSIGNALED(status):
-        return {"signal": os.WTERMSIG(status)}
-    return {"exit": os.WEXITSTATUS(status)}
-
-
 class Zygote:
     """The parent's handle on a zygote process."""
 
@@ -59,7 +51,7 @@ class Zygote:
         self._start_timeout = start_timeout
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._sock = ours
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         engine_root = str(Path(__file__).resolve().parent.parent.parent)
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOTSTRAP, str(theirs.fileno()), engine_root],
@@ -83,7 +75,7 @@ class Zygote:
         ready, _, _ = select.select([self._sock], [], [], timeout)
         if not ready:
             raise SandboxUnavailableError(f"the sandbox zygote did not answer within {timeout}s")
-        message, fds, _, _ = socket.recv_fds(self._sock, _MESSAGE_BYTES, 1)
+        message, fds, _, _ = socket.recv_fds(self._sock, MESSAGE_BYTES, 1)
         if not message:
             raise SandboxUnavailableError("the sandbox zygote exited: " + self._stderr_text())
         reply: dict[str, Any] = json.loads(message)
@@ -145,137 +137,3 @@ class Zygote:
                 self._process.kill()
                 self._process.wait()
             self._stderr.close()
-
-
-# -- the zygote process itself -------------------------------------------------------------
-
-
-def main(control_fd: int) -> NoReturn:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    sock = socket.socket(fileno=control_fd)
-    try:
-        from engine.sandbox.spec import SandboxSpec
-
-        spec = SandboxSpec.model_validate_json(sys.stdin.buffer.read())
-        state = _prepare(spec)
-    except BaseException as exc:
-        sock.send(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}).encode())
-        os._exit(1)
-    sock.send(json.dumps({"ok": True, "pid": os.getpid(), "seccomp": state[1] is not None}).encode())
-    _serve(sock, state)
-
-
-def _prepare(spec: Any) -> tuple[Any, Any, Any]:
-    from engine.sandbox.child import Sandbox, prepare
-    from engine.sandbox.limits import (
-        CHILD_IN_FD,
-        CHILD_OUT_FD,
-        ResourcePlan,
-        build_filter,
-        unavailable_reason,
-    )
-
-    seccomp_filter = None
-    if spec.seccomp:
-        reason = unavailable_reason()
-        if reason is not None:
-            raise SandboxUnavailableError(reason)
-        seccomp_filter = build_filter(spec.policy)
-    executor = prepare(Sandbox(spec), CHILD_IN_FD, CHILD_OUT_FD)
-    return executor, seccomp_filter, ResourcePlan.for_policy(spec.policy)
-
-
-def _serve(sock: socket.socket, state: tuple[Any, Any, Any]) -> NoReturn:
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    children: set[int] = set()
-    statuses: dict[int, dict[str, int]] = {}
-    waiting: set[int] = set()
-
-    def reap() -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            children.discard(pid)
-            statuses[pid] = describe_status(status)
-            if pid in waiting:
-                waiting.discard(pid)
-                sock.send(json.dumps({"pid": pid, **statuses.pop(pid)}).encode())
-
-    while True:
-        try:
-            readable, _, _ = select.select([sock, wake_r], [], [])
-        except InterruptedError:
-            continue
-        if wake_r in readable:
-            os.read(wake_r, 4096)
-            reap()
-        if sock not in readable:
-            continue
-        message, fds, _, _ = socket.recv_fds(sock, _MESSAGE_BYTES, 2)
-        if not message:
-            for pid in children:
-                os.kill(pid, signal.SIGKILL)
-            os._exit(0)
-        request = json.loads(message)
-        if request.get("op") == "spawn" and len(fds) == 2:
-            pid = os.fork()
-            if pid == 0:
-                os.close(wake_r)
-                os.close(wake_w)
-                _child(state, sock, fds[0], fds[1])
-            for fd in fds:
-                os.close(fd)
-            children.add(pid)
-            pidfd = os.pidfd_open(pid)
-            socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [pidfd])
-            os.close(pidfd)
-        elif request.get("op") == "wait":
-            pid = int(request["pid"])
-            reap()
-            if pid in statuses:
-                sock.send(json.dumps({"pid": pid, **statuses.pop(pid)}).encode())
-            elif pid in children:
-                waiting.add(pid)
-            else:
-                sock.send(json.dumps({"pid": pid, "error": "unknown child"}).encode())
-        else:
-            for fd in fds:
-                os.close(fd)
-            sock.send(json.dumps({"error": "bad request"}).encode())
-
-
-def _child(state: tuple[Any, Any, Any], sock: socket.socket, in_fd: int, out_fd: int) -> NoReturn:
-    import fcntl
-
-    from engine.sandbox.child import serve
-    from engine.sandbox.limits import CHILD_IN_FD, CHILD_OUT_FD, die_with_parent, lock_down
-
-    executor, seccomp_filter, plan = state
-    try:
-        signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGCHLD, signal.SIGINT):
-            signal.signal(signum, signal.SIG_DFL)
-        os.setsid()
-        die_with_parent()
-        sock.detach()
-        high_in = fcntl.fcntl(in_fd, fcntl.F_DUPFD, 10)
-        high_out = fcntl.fcntl(out_fd, fcntl.F_DUPFD, 10)
-        os.dup2(high_in, CHILD_IN_FD)
-        os.dup2(high_out, CHILD_OUT_FD)
-        os.set_blocking(CHILD_IN_FD, False)
-        os.closerange(0, CHILD_IN_FD)
-        os.closerange(CHILD_OUT_FD + 1, os.sysconf("SC_OPEN_MAX"))
-        os.environ.clear()
-        plan.apply()
-        lock_down(seccomp_filter)
-        time.monotonic()  # warm the vDSO clock path before anything depends on it
-        serve(executor)
-    except BaseException:
-        os._exit(71)

@@ -1,0 +1,212 @@
+"""Running snippets: output, values, sessions, brokered tools, and what a failure leaves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from engine import Engine, Policy, RunResult, Stage, ToolRegistry, load_tools, tool
+from examples.toolsets import users as users_toolset
+
+
+def codes_of(result: RunResult) -> list[str]:
+    return [d.code for d in result.diagnostics]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    users_toolset.reset()
+    eng = Engine(load_tools("examples.toolsets.users"), "default")
+    yield eng
+    eng.close()
+
+
+def test_output_value_and_final_answer(engine: Engine) -> None:
+    with engine.session() as session:
+        printed = session.run("print('hello', 1 + 1)")
+        assert printed.ok and printed.stdout == "hello 2\n" and printed.value is None
+        trailing = session.run("x = 20\nx + 1")
+        assert trailing.value == 21 and not trailing.final
+        final = session.run("final_answer({'n': x, 'ok': True})")
+        assert final.final and final.value == {"n": 20, "ok": True}
+
+
+def test_state_persists_with_types(engine: Engine) -> None:
+    with engine.session() as session:
+        first = session.run("active = [u for u in get_all_users() if u.active]")
+        assert first.ok and first.names == ("active",)
+        second = session.run("print(len(active), active[0].address.country)")
+        assert second.ok, second.diagnostics
+        count, country = second.stdout.split()
+        assert int(count) == sum(u.active for u in users_toolset.DIRECTORY.users.values())
+        assert len(country) == 2
+        typo = session.run("print(active[0].adress)")
+        assert not typo.executed and codes_of(typo) == ["T103"]
+
+
+def test_seed_example_deactivates_every_inactive_user() -> None:
+    users_toolset.reset()
+    eng = Engine(load_tools("examples.toolsets.users"), "default")
+    try:
+        inactive_before = sum(not u.active for u in users_toolset.DIRECTORY.users.values())
+        result = eng.run(
+            "users = get_all_users()\n"
+            "inactive = [u for u in users if not u.active]\n"
+            "for u in inactive:\n"
+            "    deactivate(u.id)\n"
+            "final_answer(len(inactive))\n"
+        )
+        assert result.ok, result.diagnostics
+        assert result.value == inactive_before
+        assert len(result.tool_calls) == inactive_before + 1
+        assert all(c.ok for c in result.tool_calls)
+        assert result.usage is not None and result.usage.tool_calls == inactive_before + 1
+    finally:
+        eng.close()
+        users_toolset.reset()
+
+
+def test_models_are_rebuilt_and_can_be_passed_back() -> None:
+    eng = Engine(load_tools("examples.toolsets.company"), "default")
+    try:
+        result = eng.run(
+            "c = get_company('Acme')\n"
+            "staff = [e for d in c.departments for e in d.employees]\n"
+            "best = max(staff, key=compute_happiness)\n"
+            "print(best.address.city)\n"
+            "final_answer({'who': best.name, 'score': compute_happiness(best)})\n"
+        )
+        assert result.ok, result.diagnostics
+        assert set(result.value) == {"who", "score"} and 0 <= result.value["score"] <= 1
+    finally:
+        eng.close()
+
+
+def test_enum_arguments_cross_the_boundary() -> None:
+    eng = Engine(load_tools("examples.toolsets.phones"), "default")
+    try:
+        result = eng.run(
+            "p = get_phone_price('Pixel 9', 'DE')\n"
+            "assert p is not None\n"
+            "final_answer(convert_currency(p.amount, p.currency, Currency.USD))\n"
+        )
+        assert result.ok, result.diagnostics
+        assert result.value == pytest.approx(799.0 * 1.12, rel=0.01)
+    finally:
+        eng.close()
+
+
+CALLS: list[int] = []
+
+
+@tool
+def record(n: int) -> int:
+    """Record n on the trusted side."""
+    CALLS.append(n)
+    return n
+
+
+@tool
+def explode(message: str) -> str:
+    """Always fails."""
+    raise RuntimeError(message)
+
+
+@pytest.fixture(scope="module")
+def unchecked() -> Iterator[Engine]:
+    """The sandbox alone: static checks off, so the parent's validation is what stands."""
+    eng = Engine(ToolRegistry([record, explode]), "default", check_policy=False,
+                 check_types=False)
+    yield eng
+    eng.close()
+
+
+def test_wrong_argument_type_is_rejected_before_the_tool_runs(unchecked: Engine) -> None:
+    CALLS.clear()
+    result = unchecked.run("record('not a number')")
+    assert codes_of(result) == ["R103"]
+    assert "user_id" not in result.diagnostics[0].message
+    assert "n:" in result.diagnostics[0].message and CALLS == []
+    assert codes_of(unchecked.run("record(1, 2)")) == ["R103"] and CALLS == []
+    assert codes_of(unchecked.run("record(m=1)")) == ["R103"] and CALLS == []
+    assert unchecked.run("record('5')").ok and CALLS == [5]  # lax: a numeric string is an int
+
+
+def test_tool_exception_comes_back_clean(unchecked: Engine) -> None:
+    result = unchecked.run("x = 1\nexplode('disk on fire')")
+    [d] = result.diagnostics
+    assert d.code == "R102" and d.stage is Stage.RUNTIME and d.line == 2
+    assert "explode() failed: RuntimeError: disk on fire" in d.message
+    assert result.traceback is not None
+    assert "tests/" not in result.traceback and "engine/" not in result.traceback
+    caught = unchecked.run("try:\n    explode('x')\nexcept Exception as e:\n    print('caught', e)")
+    assert caught.ok and "caught explode() failed" in caught.stdout
+
+
+def test_arguments_that_are_not_data(unchecked: Engine) -> None:
+    result = unchecked.run("record(lambda: 1)")
+    assert codes_of(result) == ["R103"]
+    assert "cannot be sent to a tool" in result.diagnostics[0].message
+
+
+def test_runtime_error_is_located_with_snippet_only_traceback(engine: Engine) -> None:
+    result = engine.run("def ratio(a, b):\n    return a / b\n\nprint(ratio(1, 0))\n")
+    [d] = result.diagnostics
+    assert (d.code, d.line, d.column) == ("R101", 2, 12)
+    assert d.message == "ZeroDivisionError: division by zero"
+    assert d.source_line == "    return a / b"
+    assert result.traceback == (
+        "Traceback (most recent call last):\n  line 4, in <module>\n    print(ratio(1, 0))\n"
+        "  line 2, in ratio\n    return a / b\nZeroDivisionError: division by zero"
+    )
+
+
+def test_failed_snippet_rolls_back_its_bindings(engine: Engine) -> None:
+    with engine.session() as session:
+        assert session.run("total = 1\nitems = [1, 2]").ok
+        failed = session.run("total = 99\nitems.append(3)\nfresh = 1\nraise ValueError('no')")
+        assert codes_of(failed) == ["R101"]
+        after = session.run("print(total, items)")
+        assert after.stdout == "1 [1, 2, 3]\n"  # rebinding undone; the in-place append stays
+        assert "fresh" not in session.context.names
+
+
+def test_checks_refuse_before_anything_runs(engine: Engine) -> None:
+    result = engine.run("import os\nos.system('true')")
+    assert not result.executed and not result.ok and result.usage is None
+    assert codes_of(result) == ["P101"]
+
+
+def test_unknown_module_import_fails_at_runtime_too(unchecked: Engine) -> None:
+    result = unchecked.run("import sqlite3")
+    assert codes_of(result) == ["R101"] and "not allowed here" in result.diagnostics[0].message
+
+
+def test_allowed_modules_are_sanitised_views(unchecked: Engine) -> None:
+    result = unchecked.run("import json\nprint(hasattr(json, 'decoder'), hasattr(json, '_default_decoder'))")
+    assert result.ok is False  # hasattr is not an allowed builtin
+    shown = unchecked.run("import json\nprint(sorted(vars(json)) if False else json.dumps([1]))")
+    assert shown.ok and shown.stdout == "[1]\n"
+    private = unchecked.run("import json\nprint(json._default_decoder)")
+    assert codes_of(private) == ["R101"] and "AttributeError" in private.diagnostics[0].message
+    sub = unchecked.run("import json\nprint(json.decoder)")
+    assert codes_of(sub) == ["R101"]
+
+
+def test_policy_builtins_are_the_only_builtins(unchecked: Engine) -> None:
+    for name in ("open", "eval", "exec", "getattr", "globals", "__import__('os')"):
+        result = unchecked.run(f"print({name})")
+        assert codes_of(result) == ["R101"], name
+        assert "NameError" in result.diagnostics[0].message or "ImportError" in \
+            result.diagnostics[0].message
+
+
+def test_a_policy_with_classes_allowed_can_define_them() -> None:
+    policy = Policy.from_toml('extends = "default"\n[syntax]\nforbid = { remove = ["class"] }\n')
+    eng = Engine([], policy, check_types=False)
+    try:
+        result = eng.run("class Point:\n    x = 1\nprint(Point.x)")
+        assert result.ok and result.stdout == "1\n", result.diagnostics
+    finally:
+        eng.close()
