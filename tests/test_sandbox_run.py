@@ -184,14 +184,14 @@ def test_unknown_module_import_fails_at_runtime_too(unchecked: Engine) -> None:
 
 
 def test_allowed_modules_are_sanitised_views(unchecked: Engine) -> None:
-    result = unchecked.run("import json\nprint(hasattr(json, 'decoder'), hasattr(json, '_default_decoder'))")
-    assert result.ok is False  # hasattr is not an allowed builtin
-    shown = unchecked.run("import json\nprint(sorted(vars(json)) if False else json.dumps([1]))")
+    shown = unchecked.run("import json\nprint(json.dumps([1]))")
     assert shown.ok and shown.stdout == "[1]\n"
     private = unchecked.run("import json\nprint(json._default_decoder)")
     assert codes_of(private) == ["R101"] and "AttributeError" in private.diagnostics[0].message
     sub = unchecked.run("import json\nprint(json.decoder)")
     assert codes_of(sub) == ["R101"]
+    from_import = unchecked.run("from json import decoder")
+    assert codes_of(from_import) == ["R101"]
 
 
 def test_policy_builtins_are_the_only_builtins(unchecked: Engine) -> None:
