@@ -173,7 +173,9 @@ def _module_view(
     if name in views:
         return views[name]
     real = sys.modules[name]
-    view = types.ModuleType(name, real.__doc__)
+    # Not the real name: `from m import x` falls back to sys.modules["<__name__>.x"] when the
+    # attribute is missing, which would hand out the real submodule.
+    view = types.ModuleType(f"{name} (sandboxed)", real.__doc__)
     views[name] = view
     for attribute, value in vars(real).items():
         if attribute.startswith("_"):
