@@ -73,15 +73,29 @@ class ParsedSnippet:
                              if getattr(a, "node", None) is not None}))
 
     @cached_property
-    def module_functions(self) -> frozenset[str]:
-        """Names bound by ``def`` or ``class`` at module level."""
-        scope = self.global_scope
-        if scope is None:
-            return frozenset()
-        return frozenset(
-            a.name for a in scope.assignments
-            if isinstance(getattr(a, "node", None), (cst.FunctionDef, cst.ClassDef))
-        )
+    def module_declarations(self) -> frozenset[str]:
+        """Names declared at module level by ``def``, ``class`` or an annotated assignment.
+
+        A type checker treats a second declaration of a name as an error, so these are the
+        names whose earlier declaration (from a previous snippet) must be left out.
+        """
+        found: set[str] = set()
+        stack: list[cst.CSTNode] = list(self.module.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                found.add(node.name.value)
+            elif isinstance(node, cst.SimpleStatementLine):
+                found.update(s.target.value for s in node.body
+                             if isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name))
+            elif isinstance(node, (cst.If, cst.Else, cst.For, cst.While, cst.With, cst.Try,
+                                   cst.TryStar, cst.ExceptHandler, cst.ExceptStarHandler,
+                                   cst.Finally, cst.IndentedBlock)):
+                stack.extend(c for c in node.children
+                             if isinstance(c, (cst.BaseSuite, cst.BaseStatement, cst.Else,
+                                               cst.ExceptHandler, cst.ExceptStarHandler,
+                                               cst.Finally)))
+        return frozenset(found)
 
 
 def parse(source: str) -> ParsedSnippet | Diagnostic:

@@ -148,3 +148,39 @@ def test_installed_entry_point_runs() -> None:
         capture_output=True, text=True, cwd=ROOT, check=False,
     )
     assert done.returncode == 1 and "S001" in done.stdout
+
+
+def test_run_prints_output_and_answer() -> None:
+    from examples.toolsets import users
+
+    users.reset()
+    code, output = run("run", str(SNIPPETS / "deactivate_inactive.py"), *USERS)
+    users.reset()
+    assert code == 0, output
+    assert "deactivated 2969 of 10000 users" in output and "final answer: 2969" in output
+
+
+def test_run_json_and_failure_exit_code() -> None:
+    code, output = run("run", "-", *USERS, "-f", "json", stdin="print(1)\nx = 1 / 0\n")
+    assert code == 1
+    payload = json.loads(output)
+    assert payload["schema"] == "codeact.run/v1" and payload["ok"] is False
+    [result] = payload["runs"]
+    assert result["stdout"] == "1\n" and result["executed"] is True
+    assert [d["code"] for d in result["diagnostics"]] == ["R101"]
+    assert result["diagnostics"][0]["line"] == 2
+
+
+def test_run_refused_snippet_is_not_executed() -> None:
+    code, output = run("run", str(SNIPPETS / "bad_policy.py"), *USERS)
+    assert code == 1 and "rejected" in output and "P101" in output
+
+
+def test_repl_keeps_names_and_answers_commands() -> None:
+    script = ("x = len(get_all_users())\n"
+              "for i in range(2):\n    print('row', i)\n\n"
+              "print(x)\n:names\n:rules\nimport os\n:quit\n")
+    code, output = run("repl", *USERS, stdin=script)
+    assert code == 0, output
+    assert "row 0" in output and "row 1" in output and "10000" in output
+    assert "x" in output and "You may import only" in output and "P101" in output

@@ -44,7 +44,11 @@ def test_module_bindings_and_functions() -> None:
     )
     assert isinstance(parsed, ParsedSnippet)
     assert parsed.module_bindings == ("a", "b", "c", "f", "i", "math")
-    assert parsed.module_functions == frozenset({"f"})
+    assert parsed.module_declarations == frozenset({"f"})
+    declared = parse("x: int = 1\nif x:\n    y: str = 'a'\nclass K:\n    z: int = 1\n"
+                     "def g():\n    w: int = 2\n")
+    assert isinstance(declared, ParsedSnippet)
+    assert declared.module_declarations == frozenset({"x", "y", "K", "g"})
 
 
 def test_pathological_nesting_is_a_diagnostic_not_a_crash() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import Engine, RunResult, ToolRegistry
+from engine import Engine, Policy, RunResult, ToolRegistry
 from engine.sandbox.limits import unavailable_reason
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None,
@@ -181,3 +181,26 @@ def test_refuses_to_run_where_seccomp_is_missing(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(SandboxUnavailableError, match="isolation='unsafe-no-seccomp'"):
         engine.session()
     engine.close()
+
+
+def test_network_follows_the_policy() -> None:
+    base = 'extends = "default"\n[imports]\nallow = { add = ["socket"] }\n'
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(5)
+        port = listener.getsockname()[1]
+        snippet = (f"import socket\nc = socket.create_connection(('127.0.0.1', {port}))\n"
+                   "c.sendall(b'ping')\nprint('sent')")
+        closed = Engine([], Policy.from_toml(base), check_types=False)
+        refused = closed.run(snippet)
+        closed.close()
+        assert not refused.ok and "PermissionError" in error_text(refused)
+        opened = Engine([], Policy.from_toml(base + "[sandbox]\nnetwork = true\n"),
+                        check_types=False)
+        result = opened.run(snippet)
+        opened.close()
+        assert result.ok, result.diagnostics
+        connection, _ = listener.accept()
+        with connection:
+            assert connection.recv(4) == b"ping"

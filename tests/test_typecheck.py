@@ -127,6 +127,14 @@ def test_redefining_a_session_function(users_engine: Engine) -> None:
     assert report.ok, report.diagnostics
 
 
+def test_running_an_annotated_snippet_twice(users_engine: Engine) -> None:
+    source = "counts: dict[str, int] = {}\ncounts['a'] = 1\n"
+    first = users_engine.check(source)
+    assert first.ok
+    again = users_engine.check(source, context=SessionContext().extended(first.bindings))
+    assert again.ok, again.diagnostics
+
+
 def test_session_context_without_checker_names_only() -> None:
     engine = Engine([], check_types=False)
     report = engine.check("x = 1")

@@ -188,6 +188,13 @@ def _module_view(
     return view
 
 
+#: Codecs are imported on first use, which a child cannot do: import the common ones here.
+_CODECS = (
+    "utf_8", "utf_8_sig", "ascii", "latin_1", "cp1252", "utf_16", "utf_32", "idna",
+    "punycode", "unicode_escape", "raw_unicode_escape", "base64_codec", "hex_codec",
+)
+
+
 class Sandbox:
     """Built once in the zygote; every session child starts from a copy of it."""
 
@@ -202,7 +209,7 @@ class Sandbox:
         for t in spec.tools:  # build the validators now, not in the child
             TypeAdapter(self.returns[t.name])
         allowed = policy.allowed_modules
-        for module in sorted(allowed):
+        for module in sorted(allowed) + [f"encodings.{c}" for c in _CODECS]:
             importlib.import_module(module)
         self.views: dict[str, types.ModuleType] = {}
         for module in sorted(allowed):

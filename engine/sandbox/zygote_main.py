@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from engine.errors import SandboxUnavailableError
 
 MESSAGE_BYTES = 65536
+_KEPT_STATUSES = 4096
 
 
 def describe_status(status: int) -> dict[str, int]:
@@ -85,6 +86,8 @@ def _serve(sock: socket.socket, state: tuple[Any, Any, Any]) -> NoReturn:
                 return
             children.discard(pid)
             statuses[pid] = describe_status(status)
+            while len(statuses) > _KEPT_STATUSES:  # statuses nobody asked for
+                del statuses[next(iter(statuses))]
             if pid in waiting:
                 waiting.discard(pid)
                 sock.send(json.dumps({"pid": pid, **statuses.pop(pid)}).encode())
@@ -100,9 +103,11 @@ def _serve(sock: socket.socket, state: tuple[Any, Any, Any]) -> NoReturn:
         if sock.fileno() not in readable:
             continue
         message, fds, _, _ = socket.recv_fds(sock, MESSAGE_BYTES, 2)
-        if not message:
+        if not message:  # the parent is gone or done: leave nothing behind, not even zombies
             for pid in children:
                 os.kill(pid, signal.SIGKILL)
+            for pid in children:
+                os.waitpid(pid, 0)
             os._exit(0)
         request = json.loads(message)
         if request.get("op") == "spawn" and len(fds) == 2:

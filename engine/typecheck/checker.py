@@ -140,7 +140,7 @@ class TypeChecker:
             self._write(self._ctx, ctx_text)
             self._ctx_text = ctx_text
             updated.append(str(self._ctx))
-        prelude = context.prelude(exclude=snippet.module_functions)
+        prelude = context.prelude(exclude=snippet.module_declarations)
         names = [n for n in snippet.module_bindings
                  if not is_dunder(n) and not n.startswith(PRIVATE_PREFIX)]
         source = snippet.source if snippet.source.endswith("\n") else snippet.source + "\n"

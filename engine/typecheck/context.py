@@ -94,8 +94,8 @@ class SessionContext:
     def prelude(self, exclude: Iterable[str] = ()) -> list[str]:
         """Lines placed before a snippet so that it sees the tools and this context.
 
-        ``exclude`` are names the snippet itself defines with ``def``: mypy would otherwise
-        call them redefinitions.
+        ``exclude`` are names the snippet itself declares (``def``, ``class``, ``x: T = ...``):
+        mypy would otherwise call them redefinitions.
         """
         skip = set(exclude)
         lines = [f"from {TOOLS_MODULE} import *"]
