@@ -78,8 +78,6 @@ def print_run(path: str, result: RunResult, console: Console) -> None:
     if result.stderr:
         console.print(result.stderr, style="yellow", markup=False, highlight=False,
                       end="" if result.stderr.endswith("\n") else "\n")
-    if result.output_truncated:
-        console.print("[dim]… output truncated[/]")
     for d in result.diagnostics:
         _print_diagnostic(path, d, console)
     if result.value is not None or result.final:

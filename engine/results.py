@@ -67,7 +67,7 @@ class Usage(BaseModel):
     cpu_ms: float = 0.0
     peak_memory_bytes: int = 0
     tool_calls: int = 0
-    output_chars: int = 0
+    output_bytes: int = 0
 
 
 class RunResult(BaseModel):

@@ -217,7 +217,7 @@ def _result(source: str, report: CheckReport, execution: Execution, broker: Tool
         cpu_ms=round(float(outcome.get("cpu_ms", 0.0)), 3),
         peak_memory_bytes=int(outcome.get("peak_memory_bytes", 0)),
         tool_calls=len(calls),
-        output_chars=int(outcome.get("output_chars", 0)),
+        output_bytes=int(outcome.get("output_bytes", 0)),
     )
     return RunResult(
         ok=ok, executed=True,

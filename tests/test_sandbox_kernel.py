@@ -83,6 +83,12 @@ def test_cannot_fork(bare: Engine) -> None:
     assert "PermissionError" in error_text(result)
 
 
+def test_fork_bomb_goes_nowhere(bare: Engine) -> None:
+    result = attack(bare, "forks = 0\nwhile True:\n    try:\n        os.fork()\n"
+                          "        forks += 1\n    except real['OSError']:\n        break\nprint(forks)")
+    assert result.ok and result.stdout == "0\n"
+
+
 def test_cannot_exec_a_program(bare: Engine, tmp_path: Path) -> None:
     canary = tmp_path / "pwned"
     shell = attack(bare, f"print(os.system('touch {canary}'))")

@@ -102,14 +102,18 @@ def test_deep_recursion(engine: Engine) -> None:
 def test_output_is_capped_with_a_marker(engine: Engine) -> None:
     result = engine.run("for i in range(500):\n    print(i)")
     assert result.ok and result.output_truncated
-    assert len(result.stdout) == 1000
-    assert result.usage is not None and result.usage.output_chars > 1000
+    kept, marker = result.stdout[:1000], result.stdout[1000:]
+    assert kept.startswith("0\n1\n2\n")
+    assert marker == "\n[... output truncated: 890 more bytes not shown]\n"
+    assert result.usage is not None and result.usage.output_bytes == 1890
+    wide = engine.run("print('é' * 2000)")  # the cap counts bytes, not characters
+    assert wide.stdout.startswith("é" * 500) and "é" * 501 not in wide.stdout
 
 
 def test_hundred_megabytes_of_printing_is_stopped(engine: Engine) -> None:
     result = engine.run("for _ in range(100):\n    print('x' * 1_000_000)")
     assert codes_of(result) == ["R204"]
-    assert len(result.stdout) <= 1000
+    assert result.stdout.startswith("x" * 1000) and "truncated" in result.stdout
 
 
 def test_tool_call_limit(engine: Engine) -> None:

@@ -60,7 +60,7 @@ for _cls in (ToolError, ToolArgumentsError):
 
 
 class Output:
-    """Captured stdout or stderr: keeps the first ``cap`` characters, stops a flood."""
+    """Captured stdout or stderr: keeps the first ``cap`` bytes (UTF-8), stops a flood."""
 
     def __init__(self, cap: int, flood: int) -> None:
         self.cap = cap
@@ -68,20 +68,21 @@ class Output:
         self.reset()
 
     def reset(self) -> None:
-        self._parts: list[str] = []
+        self._parts: list[bytes] = []
         self.kept = 0
         self.total = 0
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        self.total += len(text)
+        data = text.encode("utf-8", "surrogatepass")
+        self.total += len(data)
         if self.kept < self.cap:
-            piece = text[: self.cap - self.kept]
+            piece = data[: self.cap - self.kept]
             self._parts.append(piece)
             self.kept += len(piece)
         if self.total > self.flood:
-            raise _Stop("R204", f"the snippet printed more than {self.flood} characters")
+            raise _Stop("R204", f"the snippet printed more than {self.flood} bytes")
         return len(text)
 
     def flush(self) -> None:
@@ -95,7 +96,11 @@ class Output:
         return self.total > self.kept
 
     def getvalue(self) -> str:
-        return "".join(self._parts)
+        """The kept output, with a visible marker when some was dropped."""
+        text = b"".join(self._parts).decode("utf-8", "ignore")
+        if self.truncated:
+            text += f"\n[... output truncated: {self.total - self.kept} more bytes not shown]\n"
+        return text
 
 
 class Channel:
@@ -294,7 +299,7 @@ class Executor:
         outcome.update(
             stdout=self.stdout.getvalue(), stderr=self.stderr.getvalue(),
             truncated=self.stdout.truncated or self.stderr.truncated,
-            output_chars=self.stdout.total + self.stderr.total,
+            output_bytes=self.stdout.total + self.stderr.total,
             names=changed, tool_calls=self.channel.calls,
             cpu_ms=(time.process_time() - cpu_start) * 1000,
             process_cpu_s=usage.ru_utime + usage.ru_stime,
