@@ -85,7 +85,8 @@ def test_cannot_fork(bare: Engine) -> None:
 
 def test_fork_bomb_goes_nowhere(bare: Engine) -> None:
     result = attack(bare, "forks = 0\nwhile True:\n    try:\n        os.fork()\n"
-                          "        forks += 1\n    except real['OSError']:\n        break\nprint(forks)")
+                          "        forks += 1\n    except real['OSError']:\n        break\n"
+                          "print(forks)")
     assert result.ok and result.stdout == "0\n"
 
 
