@@ -229,6 +229,107 @@ def _read_snippet() -> str | None:
             return source
 
 
+class Mode(StrEnum):
+    codeact = "codeact"
+    json = "json"
+
+
+class Feedback(StrEnum):
+    structured = "structured"
+    plain = "plain"
+    none = "none"
+
+
+@app.command()
+def agent(
+    task: Annotated[str, typer.Argument(help="What the agent should do.")],
+    tools: ToolsOption = None,
+    policy: PolicyOption = "default",
+    model: Annotated[str, typer.Option("--model", "-m", help="Ollama model name.")]
+    = "qwen2.5-coder:1.5b",
+    host: Annotated[str | None, typer.Option(
+        help="Ollama server URL (default: $OLLAMA_HOST, then http://127.0.0.1:11434).")] = None,
+    mode: Annotated[Mode, typer.Option(help="codeact: the model writes code; json: native "
+                                            "tool calling, one call per step.")] = Mode.codeact,
+    max_turns: Annotated[int, typer.Option(min=1)] = 10,
+    feedback: Annotated[Feedback, typer.Option(
+        help="What the model is told after a turn.")] = Feedback.structured,
+    transcript: Annotated[Path | None, typer.Option(help="Write a JSON-lines transcript.")]
+    = None,
+    temperature: Annotated[float | None, typer.Option()] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    num_ctx: Annotated[int | None, typer.Option(help="Context size passed to Ollama.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for one model reply.")] = 300.0,
+    quiet: Annotated[bool, typer.Option(help="Do not stream the model's text.")] = False,
+    unsafe_no_seccomp: UnsafeOption = False,
+) -> None:
+    """Solve a task with a local Ollama model, showing each turn live."""
+    from engine.agent import CodeActAgent, JsonToolAgent, OllamaModel
+    from engine.agent.display import LiveDisplay
+
+    registry, loaded = _load(tools, policy)
+    options = {k: v for k, v in (("temperature", temperature), ("seed", seed),
+                                 ("num_ctx", num_ctx)) if v is not None}
+    llm = OllamaModel(model, host=host, options=options, timeout=timeout)
+    eng = _engine(registry, loaded, unsafe_no_seccomp)
+    display = LiveDisplay(out, show_model_text=not quiet)
+    kind = CodeActAgent if mode is Mode.codeact else JsonToolAgent
+    runner = kind(eng, llm, max_turns=max_turns, feedback=feedback.value,
+                  transcript=transcript, tools_spec=tools or "", hooks=display.hooks())
+    try:
+        answer = runner.run(task)
+    except SandboxUnavailableError as exc:
+        _usage_error(str(exc))
+    finally:
+        eng.close()
+    display.answer(answer)
+    if answer.stop_reason == "model_error":
+        raise typer.Exit(2)
+    raise typer.Exit(0 if answer.stop_reason in ("final_answer", "answered") else 1)
+
+
+@app.command()
+def replay(
+    transcript: Annotated[Path, typer.Argument(help="A transcript written by `codeact agent`.")],
+    tools: Annotated[str | None, typer.Option(
+        "--tools", "-t", help="Toolset (default: the one the transcript names).")] = None,
+    policy: Annotated[str | None, typer.Option(
+        "--policy", "-p", help="Policy (default: the one the transcript names).")] = None,
+    unsafe_no_seccomp: UnsafeOption = False,
+) -> None:
+    """Re-run a transcript's snippets through the current engine and compare the verdicts."""
+    from rich.table import Table
+
+    from engine.agent.replay import replay_transcript
+    from engine.agent.transcript import RunHeader, read_transcript
+
+    if not transcript.is_file():
+        _usage_error(f"no such file: {transcript}")
+    try:
+        records = read_transcript(transcript)
+    except ValueError as exc:
+        _usage_error(str(exc))
+    header = next((r for r in records if isinstance(r, RunHeader)), None)
+    if header is None:
+        _usage_error(f"{transcript} has no run header")
+    registry, loaded = _load(tools or header.tools or None, policy or header.policy or "default")
+    eng = _engine(registry, loaded, unsafe_no_seccomp)
+    try:
+        rows = replay_transcript(eng, records)
+    except SandboxUnavailableError as exc:
+        _usage_error(str(exc))
+    finally:
+        eng.close()
+    table = Table(title=f"replay of {transcript} ({header.mode}, {header.model})")
+    for column in ("turn", "recorded", "now", "same"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row.turn), row.recorded, row.now,
+                      "[green]yes[/]" if row.same else "[red]no[/]")
+    out.print(table)
+    raise typer.Exit(0 if all(r.same for r in rows) else 1)
+
+
 @app.command()
 def stubs(
     tools: ToolsOption = None,

@@ -242,7 +242,9 @@ _CATALOG: tuple[Code, ...] = (
     Code(
         "T111", "var-annotated", Stage.TYPES,
         "The type of a variable cannot be inferred",
-        "An empty container was created without saying what it will hold.",
+        "An empty container was created without saying what it will hold. The engine does not "
+        "report this by default (snippets are scripts; mypy assumes Any for the items); the "
+        "code exists for checkers configured to report it.",
         hint="Annotate it, e.g. `names: list[str] = []`.",
     ),
     Code(
@@ -427,7 +429,25 @@ _RUNTIME: tuple[Code, ...] = (
     ),
 )
 
-_CATALOG = _CATALOG + _RUNTIME
+_EXTRACT: tuple[Code, ...] = (
+    Code(
+        "X101", "no-code", Stage.EXTRACT,
+        "The model's reply contains no Python code",
+        "The agent looks for fenced code blocks, then for a bare snippet, then for an answer "
+        "given in prose (`Final answer: ...`). It found none of them.",
+        hint="Reply with one ```python code block that calls the tools; finish with "
+        "final_answer(answer).",
+    ),
+    Code(
+        "X102", "unclosed-fence", Stage.EXTRACT,
+        "A code block was not closed",
+        "The reply opened a code fence and never closed it (often: the model hit its length "
+        "limit). The code up to the end of the reply was used.",
+        hint="Close code blocks with ``` and keep the code short.",
+    ),
+)
+
+_CATALOG = _CATALOG + _RUNTIME + _EXTRACT
 CATALOG: dict[str, Code] = {c.code: c for c in _CATALOG}
 _BY_STAGE_RULE: dict[tuple[Stage, str], Code] = {(c.stage, c.rule): c for c in _CATALOG}
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mypy import errorcodes
 from mypy.dmypy_server import Server
 from mypy.modulefinder import BuildSource
 from mypy.nodes import Decorator, ExpressionStmt, FuncDef, MypyFile, NameExpr, Var
@@ -70,6 +71,9 @@ def _options() -> Options:
     options.ignore_missing_imports = True
     options.export_types = True
     options.color_output = False
+    # A snippet is a script: `seen = {}` or `counts = Counter()` run fine and mypy infers
+    # Any for the items. Demanding an annotation would cost a model a turn for nothing.
+    options.disabled_error_codes = {errorcodes.VAR_ANNOTATED}
     return options
 
 

@@ -49,6 +49,7 @@ class Directory:
         rng = random.Random(seed)
         start = datetime.date(2025, 1, 1)
         self.users: dict[int, User] = {}
+        self.deactivated: list[int] = []  # every deactivate() call, for checking agents
         for i in range(1, size + 1):
             country = rng.choice(_COUNTRIES)
             first, last = rng.choice(_FIRST), rng.choice(_LAST)
@@ -91,6 +92,7 @@ def deactivate(user_id: int) -> bool:
     if user is None:
         return False
     DIRECTORY.users[user_id] = user.model_copy(update={"active": False})
+    DIRECTORY.deactivated.append(user_id)
     return True
 
 

@@ -1,0 +1,105 @@
+"""Find the code in what a model replied, tolerating what real models emit.
+
+Handled: fenced blocks with or without a language tag (``` or ~~~), several blocks (joined in
+order), prose around them, a fence the model never closed, REPL prompts (``>>>``), a bare
+snippet with no fence, and an answer given in prose with no code at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from engine import codes
+from engine.diagnostics import Diagnostic, Severity, Stage, line_of
+
+_FENCE = re.compile(
+    r"^[ \t]*(?P<fence>```+|~~~+)[ \t]*(?P<tag>[\w+#.-]*)[^\n]*\n(?P<body>.*?)"
+    r"(?:^[ \t]*(?P=fence)[ \t]*$|\Z)",
+    re.M | re.S,
+)
+_NOT_PYTHON = {"bash", "sh", "shell", "console", "json", "text", "txt", "output", "yaml",
+               "toml", "sql", "html", "markdown", "md", "plaintext", "javascript", "js"}
+_FINAL_PROSE = re.compile(r"^\W*final\s+answer\s*[:=-]\s*(?P<answer>.+?)\s*$", re.I | re.M)
+_PROMPT = re.compile(r"^(>>>|\.\.\.)( |$)")
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The code to run, or an answer given without code, and what was odd about the reply."""
+
+    code: str | None
+    final_text: str | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+    blocks: int = 0
+
+
+def extract_code(reply: str) -> Extraction:
+    notes: list[Diagnostic] = []
+    blocks: list[str] = []
+    for match in _FENCE.finditer(reply):
+        tag = match["tag"].lower()
+        body = match["body"]
+        closed = match.group(0).rstrip().endswith(match["fence"])
+        if not closed:
+            notes.append(_note(reply, "X102", "the code block was not closed; the code up to "
+                               "the end of the reply was used", Severity.WARNING))
+        if tag in _NOT_PYTHON:
+            continue
+        if tag and tag not in ("python", "py", "python3", "py3") and not _parses(body):
+            continue  # an unknown tag on something that is not Python either
+        blocks.append(_strip_prompts(body).strip("\n"))
+    blocks = [b for b in blocks if b.strip()]
+    if blocks:
+        return Extraction("\n\n".join(blocks) + "\n", None, tuple(notes), len(blocks))
+    bare = reply.strip()
+    if bare and _looks_like_code(_strip_prompts(bare)):
+        return Extraction(_strip_prompts(bare) + "\n", None, tuple(notes), 0)
+    calls = [line.strip() for line in reply.splitlines()
+             if "final_answer(" in line and _parses(line.strip())]
+    if calls:
+        return Extraction(calls[-1] + "\n", None, tuple(notes), 0)
+    prose = _FINAL_PROSE.findall(reply)
+    if prose:
+        answer = re.sub(r"^[\s`*_]+|[\s`*_]+$", "", prose[-1])
+        return Extraction(None, answer, tuple(notes), 0)
+    entry = codes.get("X101")
+    notes.append(Diagnostic(stage=Stage.EXTRACT, code=entry.code, rule=entry.rule,
+                            message="no Python code was found in the reply", line=1, column=1,
+                            source_line=line_of(reply, 1), hint=entry.hint))
+    return Extraction(None, None, tuple(notes), 0)
+
+
+def _note(reply: str, code: str, message: str, severity: Severity) -> Diagnostic:
+    entry = codes.get(code)
+    return Diagnostic(stage=Stage.EXTRACT, code=code, rule=entry.rule, severity=severity,
+                      message=message, line=1, column=1, source_line=line_of(reply, 1),
+                      hint=entry.hint)
+
+
+def _strip_prompts(code: str) -> str:
+    lines = code.splitlines()
+    prompted = [line for line in lines if line.strip()]
+    if prompted and all(_PROMPT.match(line) for line in prompted):
+        return "\n".join(_PROMPT.sub("", line) for line in lines)
+    return code
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _looks_like_code(text: str) -> bool:
+    """Python that does something: prose rarely parses, and a bare value is an answer."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    return any(isinstance(node, (ast.Call, ast.Assign, ast.AugAssign, ast.For, ast.While,
+                                 ast.If, ast.Import, ast.ImportFrom, ast.FunctionDef))
+               for node in ast.walk(tree))

@@ -1,0 +1,88 @@
+"""What the model is told after each turn: one observation per snippet, in one of three styles.
+
+* ``structured``: per diagnostic its stage, code, line:column, message, the offending line and
+  the hint; then the captured output and the value;
+* ``plain``: the text a Python user would see (a traceback or a compiler-style error), and the
+  output;
+* ``none``: only that it did not work, and the output.
+
+The style is a choice so that its effect on a model can be measured.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from engine.agent.templates import render
+from engine.diagnostics import Diagnostic, Severity, Stage
+from engine.results import RunResult
+
+FeedbackMode = Literal["structured", "plain", "none"]
+
+_PLAIN_NAMES = {Stage.PARSE: "SyntaxError", Stage.POLICY: "PolicyError",
+                Stage.TYPES: "TypeError", Stage.EXTRACT: "Error"}
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... {len(text) - limit} more characters not shown]"
+
+
+def _structured(d: Diagnostic) -> list[str]:
+    lines = [render("structured.diagnostic", stage=d.stage.value, code=d.code, line=d.line,
+                    column=d.column, message=d.message)]
+    if d.source_line.strip():
+        lines.append(render("structured.source", source=d.source_line.strip()))
+    if d.hint:
+        lines.append(render("structured.hint", hint=d.hint))
+    return lines
+
+
+def _plain(d: Diagnostic, result: RunResult) -> str:
+    if d.stage is Stage.RUNTIME and result.traceback:
+        return result.traceback
+    caret = " " * (d.column - 1) + "^"
+    return (f'  File "<snippet>", line {d.line}\n    {d.source_line}\n    {caret}\n'
+            f"{_PLAIN_NAMES.get(d.stage, 'Error')}: {d.message}")
+
+
+def observation(result: RunResult, mode: FeedbackMode, max_chars: int) -> str:
+    """The message that goes back to the model after a snippet."""
+    errors = [d for d in result.diagnostics if d.severity is not Severity.NOTE]
+    failing = [d for d in errors if d.severity is Severity.ERROR]
+    parts: list[str] = []
+    if not result.executed:
+        stage = failing[0].stage.value if failing else "check"
+        if mode == "structured":
+            parts.append(render("structured.rejected", stage=stage, count=len(failing)))
+    elif not result.ok and mode == "structured":
+        parts.append(render("structured.failed"))
+    elif mode == "structured":
+        parts.append(render("structured.succeeded"))
+    if failing or not result.ok:
+        if mode == "structured":
+            for d in errors:
+                parts.extend(_structured(d))
+        elif mode == "plain":
+            unique = dict.fromkeys(_plain(d, result) for d in failing)
+            parts.append(render("plain.failed", errors="\n".join(unique)))
+        else:
+            parts.append(render("none.failed"))
+    output = result.stdout + result.stderr
+    if output.strip():
+        parts.append(render(f"{mode}.output", output=truncate(output.rstrip("\n"), max_chars)))
+    if result.value is not None and result.ok:
+        parts.append(render(f"{mode}.value", value=truncate(json.dumps(result.value), max_chars)))
+    follow = render(f"{mode}.next") if result.ok else render(f"{mode}.again")
+    if follow:
+        parts.append(follow)
+    return "\n".join(p for p in parts if p) or render("structured.succeeded")
+
+
+def no_code_observation(diagnostics: tuple[Diagnostic, ...], mode: FeedbackMode) -> str:
+    if mode == "structured":
+        return "\n".join(line for d in diagnostics if d.severity is Severity.ERROR
+                         for line in _structured(d))
+    return render("no_code")

@@ -1,0 +1,82 @@
+"""The baseline the seed compares against: native JSON tool calling, one call per step.
+
+The same tools, from the same registry, as JSON schemas; each step the model asks for one
+tool call and sees its (truncated) JSON result. No code runs, so no sandbox is needed: the
+calls are validated against the signatures and made on the trusted side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.agent.feedback import truncate
+from engine.agent.loop import Agent, AgentAnswer, parse_answer
+from engine.agent.model import ModelError
+from engine.agent.schemas import tool_schemas
+from engine.agent.templates import render
+from engine.agent.transcript import TranscriptWriter, TurnRecord
+from engine.errors import ToolArgumentError, ToolResultError
+from engine.results import ToolCall
+
+
+class JsonToolAgent(Agent):
+    mode = "json"
+
+    def _call(self, name: str, arguments: dict[str, Any]) -> tuple[str, ToolCall]:
+        import time
+
+        registry = self.engine.registry
+        started = time.perf_counter()
+        if name not in registry:
+            message = render("json.unknown_tool", name=name, names=", ".join(registry.names))
+            return message, ToolCall(tool=name, ok=False, duration_ms=0.0, error=message)
+        tool = registry[name]
+        try:
+            bound = tool.validate_arguments([], dict(arguments))
+            text = tool.dump_result(tool.func(*bound.args, **bound.kwargs)).decode()
+        except (ToolArgumentError, ToolResultError) as exc:
+            message = render("json.tool_error", message=str(exc))
+            return message, ToolCall(tool=name, ok=False, duration_ms=0.0, error=str(exc))
+        except Exception as exc:  # the tool failed: the model sees it, as in CodeAct
+            message = render("json.tool_error", message=f"{type(exc).__name__}: {exc}")
+            return message, ToolCall(tool=name, ok=False, duration_ms=0.0,
+                                     error=f"{type(exc).__name__}: {exc}")
+        elapsed = round((time.perf_counter() - started) * 1000, 3)
+        return (truncate(text, self.max_observation_chars),
+                ToolCall(tool=name, ok=True, duration_ms=elapsed))
+
+    def _loop(self, task: str, records: list[TurnRecord],
+              writer: TranscriptWriter | None) -> AgentAnswer:
+        schemas = tool_schemas(self.engine.registry)
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": render("json_system")},
+            {"role": "user", "content": render("task", task=task)},
+        ]
+        for turn in range(1, self.max_turns + 1):
+            if self.hooks.on_turn_start:
+                self.hooks.on_turn_start(turn)
+            try:
+                reply, model_ms = self._chat(messages, schemas)
+            except ModelError as exc:
+                self._record(TurnRecord(turn=turn, error=str(exc)), records, writer)
+                return AgentAnswer(None, "model_error", turn, error=str(exc))
+            record = TurnRecord(
+                turn=turn, model_output=reply.content, model_ms=round(model_ms, 3),
+                prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
+                model_load_ms=reply.load_ms, model_eval_ms=reply.eval_ms,
+                requested_calls=[{"name": n, "arguments": a} for n, a in reply.tool_calls],
+            )
+            if not reply.tool_calls:
+                record.value, record.final = parse_answer(reply.content.strip()), True
+                self._record(record, records, writer)
+                return AgentAnswer(record.value, "answered", turn)
+            name, arguments = reply.tool_calls[0]  # one call per step: the paradigm measured
+            content, call = self._call(name, arguments)
+            messages.append({"role": "assistant", "content": reply.content,
+                             "tool_calls": [{"function": {"name": name, "arguments": arguments}}]})
+            messages.append({"role": "tool", "content": content, "tool_name": name})
+            record.tool_calls = [call]
+            record.executed, record.ok = True, call.ok
+            record.observation = content
+            self._record(record, records, writer)
+        return AgentAnswer(None, "max_turns", self.max_turns)

@@ -1,0 +1,1 @@
+"""Helpers for testing agents built on the engine without a model server."""
