@@ -8,14 +8,15 @@ What happens when a snippet fails (the choice is documented in SECURITY.md):
   with its state. A new process is started and the session's earlier successful snippets are
   replayed in it with their recorded tool results, so that no tool runs twice; the session is
   then as it was before the failed snippet (``R212``). If the replay cannot be exact (a tool
-  call differs, the record is too large) the state is lost and the result lists the names
-  that are gone (``R213``).
+  call differs; more than 500 snippets, 64 MiB of tool results or 10 s of replay) the state
+  is lost and the result lists the names that are gone (``R213``).
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +30,11 @@ from engine.typecheck.context import SessionContext
 if TYPE_CHECKING:
     from engine.pipeline import Engine
 
-#: Recorded tool results kept for replay; beyond this a killed session loses its state.
+#: Beyond these a killed session loses its state instead of replaying its history: recorded
+#: tool results kept, snippets replayed, and wall time spent replaying.
 REPLAY_BUDGET_BYTES = 64 * 1024 * 1024
+REPLAY_MAX_SNIPPETS = 500
+REPLAY_MAX_SECONDS = 10.0
 
 
 @dataclass
@@ -92,8 +96,13 @@ class Session:
                 self._remember(source, broker.calls)
             return _result(source, report, execution, broker, diagnostics, ok, restarted, lost)
 
+    @property
+    def _replayable(self) -> bool:
+        return (self._history_bytes <= REPLAY_BUDGET_BYTES
+                and len(self._history) <= REPLAY_MAX_SNIPPETS)
+
     def _remember(self, source: str, calls: list[CallRecord]) -> None:
-        if self._history_bytes > REPLAY_BUDGET_BYTES:
+        if not self._replayable:
             return  # already past the budget: replay is off for this session
         recorded = _Recorded(source, list(calls))
         self._history.append(recorded)
@@ -102,9 +111,11 @@ class Session:
     def _restore(self) -> tuple[str, ...]:
         """Start a new process and replay the history into it; return the names lost."""
         self._process = None
-        if self._history and self._history_bytes <= REPLAY_BUDGET_BYTES:
+        if self._history and self._replayable:
             process = self._spawn()
-            if all(self._replay(process, item) for item in self._history):
+            deadline = time.monotonic() + REPLAY_MAX_SECONDS
+            if all(self._replay(process, item) and time.monotonic() < deadline
+                   for item in self._history):
                 self._process = process
                 return ()
             process.close()

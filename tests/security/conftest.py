@@ -1,0 +1,37 @@
+"""Prints the corpus table at the end of a run that included the corpus."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.security.test_corpus import OUTCOMES
+
+    if not OUTCOMES:
+        return
+    outcomes = list(OUTCOMES.values())
+    write = terminalreporter.write_line
+    terminalreporter.section("escape corpus")
+    full = Counter(o.full.split(":")[0] + (":" + o.full.split(":")[1]
+                                           if o.full.startswith("blocked") else "")
+                   for o in outcomes)
+    bare = Counter(o.bare.split(":")[0] for o in outcomes)
+    gaps = sorted(o.attack.id for o in outcomes if o.static_passed)
+    escapes = [(o.attack.id, e) for o in outcomes for e in o.escapes]
+    write(f"attacks: {len(outcomes)} in {len({o.attack.category for o in outcomes})} categories")
+    write("")
+    write(f"{'mode':<34}{'outcome':<28}{'count':>6}")
+    for key, count in sorted(full.items()):
+        write(f"{'(1) full pipeline':<34}{key:<28}{count:>6}")
+    write(f"{'(2) static checks only':<34}{'blocked':<28}{len(outcomes) - len(gaps):>6}")
+    write(f"{'(2) static checks only':<34}{'passed (known static gap)':<28}{len(gaps):>6}")
+    for key, count in sorted(bare.items()):
+        write(f"{'(3) sandbox only':<34}{key:<28}{count:>6}")
+    write(f"{'escapes (modes 1 and 3)':<34}{'':<28}{len(escapes):>6}")
+    if gaps:
+        write("")
+        write("known static gaps (contained by the sandbox): " + ", ".join(gaps))
+    for attack_id, escape in escapes:
+        write(f"ESCAPE {attack_id}: {escape}")
