@@ -71,7 +71,7 @@ def test_type_stage_never_crashes(typed: Engine, source: str) -> None:
 
 
 def _frames() -> st.SearchStrategy[bytes]:
-    header = st.builds(lambda m, v, k, n: HEADER.pack(m, v, k, n),
+    header = st.builds(HEADER.pack,
                        st.sampled_from([MAGIC, b"XX", b"C\x00"]), st.sampled_from([VERSION, 0, 9]),
                        st.integers(0, 255), st.integers(0, 2**32 - 1))
     return st.one_of(st.binary(max_size=200), st.builds(lambda h, b: h + b, header,
