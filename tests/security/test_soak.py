@@ -11,6 +11,7 @@ import os
 import resource
 import threading
 from collections import Counter
+
 import pytest
 
 from engine import Engine, Policy, RunResult, load_tools
