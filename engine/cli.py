@@ -330,6 +330,57 @@ def replay(
     raise typer.Exit(0 if all(r.same for r in rows) else 1)
 
 
+class Transport(StrEnum):
+    stdio = "stdio"
+    http = "http"
+
+
+@app.command()
+def mcp(
+    tools: ToolsOption = None,
+    policy: PolicyOption = "default",
+    transport: Annotated[Transport, typer.Option()] = Transport.stdio,
+    host: Annotated[str, typer.Option(help="HTTP: address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP: port to listen on.")] = 8765,
+    token: Annotated[str | None, typer.Option(
+        envvar="CODEACT_MCP_TOKEN",
+        help="HTTP: bearer token required on every request (needed beyond loopback).")] = None,
+    idle_timeout: Annotated[float, typer.Option(help="Close sessions idle this long (s).")]
+    = 600.0,
+    unsafe_no_seccomp: UnsafeOption = False,
+) -> None:
+    """Serve the engine over MCP (stdio or streamable HTTP); needs the [mcp] extra."""
+    try:
+        from engine.mcp_server import build_server, http_app
+    except ImportError as exc:
+        _usage_error(f"the MCP server needs the mcp extra: pip install "
+                     f"'codeact-engine[mcp]' ({exc})")
+    registry, loaded = _load(tools, policy)
+    eng = _engine(registry, loaded, unsafe_no_seccomp)
+    try:
+        eng.session().close()  # fail now, clearly, if the sandbox cannot run here
+    except SandboxUnavailableError as exc:
+        eng.close()
+        _usage_error(str(exc))
+    server, pool = build_server(eng, idle_seconds=idle_timeout)
+    try:
+        if transport is Transport.stdio:
+            server.run()
+        else:
+            import uvicorn
+
+            try:
+                app = http_app(server, host=host, token=token)
+            except ValueError as exc:
+                _usage_error(str(exc))
+            err.print(f"codeact MCP server on http://{host}:{port}/mcp"
+                      + (" (bearer token required)" if token else ""))
+            uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        pool.close_all()
+        eng.close()
+
+
 @app.command()
 def stubs(
     tools: ToolsOption = None,
