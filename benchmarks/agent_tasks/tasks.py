@@ -482,7 +482,7 @@ for u in get_all_users():
         count += 1
 final_answer(count)
 """,
-        json_calls=(("get_all_users", {}), ("deactivate", {"user_id": 5})),
+        json_calls=(("get_all_users", {}),),
         reset=users.reset,
     ),
     Task(
@@ -503,7 +503,7 @@ for u in get_all_users():
         activate(u.id)
 final_answer(sum(1 for u in get_all_users() if u.active))
 """,
-        json_calls=(("get_all_users", {}), ("activate", {"user_id": 12})),
+        json_calls=(("get_all_users", {}),),
         reset=users.reset,
     ),
     Task(
@@ -525,7 +525,7 @@ for u in get_all_users():
 final_answer(sent)
 """,
         json_calls=(("get_all_users", {}),
-                    ("send_email", {"to": "ada.levi1@example.com", "subject": "We miss you"})),
+                    ("send_email", {"to": "lea.okafor34@example.com", "subject": "We miss you"})),
     ),
     Task(
         id="loop-orders-shipped-first-half",
@@ -871,7 +871,7 @@ for u in get_all_users():
 final_answer([hallo, bonjour])
 """,
         json_calls=(("get_all_users", {}),
-                    ("send_email", {"to": "ben.kim2@example.com", "subject": "Hallo"})),
+                    ("send_email", {"to": "eli.silva6@example.com", "subject": "Hallo"})),
     ),
     Task(
         id="branch-phones-cheapest-in-stock",
