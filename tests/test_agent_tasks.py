@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mypy.types import instance_cache
 
 from benchmarks.agent_tasks.spec import CATEGORIES, Task, answers_match
 from benchmarks.agent_tasks.tasks import TASKS
@@ -81,22 +80,6 @@ def engines(registries: dict[str, ToolRegistry]) -> Iterator[dict[str, Engine]]:
     yield made
     for engine in made.values():
         engine.close()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_mypy_instance_cache() -> Iterator[None]:
-    """Work around a process-global mypy cache that several engines would share.
-
-    ``mypy.types.instance_cache`` keeps the ``builtins.str``/``int``/``bool``/``object``
-    Instances of whichever build filled it; only a full build resets it, the engine's warm
-    (fine-grained) checks do not. With one engine per toolset alive in this process, a check
-    could reuse another engine's ``str`` and mypy crashes (an AssertionError in
-    ``join_instances_via_supertype``, reported as T198). Resetting it around every test keeps
-    each check on its own engine's types, and leaves none of ours to later test modules.
-    """
-    instance_cache.reset()
-    yield
-    instance_cache.reset()
 
 
 @pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])

@@ -210,3 +210,17 @@ def test_a_policy_with_classes_allowed_can_define_them() -> None:
         assert result.ok and result.stdout == "1\n", result.diagnostics
     finally:
         eng.close()
+
+
+def test_stdlib_lazy_imports_work_in_the_sandbox(engine: Engine) -> None:
+    # date.strftime and datetime.strptime import modules on first use, from the snippet's
+    # frame; the sandbox has them ready although snippets may not import them.
+    result = engine.run(
+        "import datetime\n"
+        "d = datetime.date(2025, 1, 2)\n"
+        "p = datetime.datetime.strptime('2025-03-04 05:06', '%Y-%m-%d %H:%M')\n"
+        "print(d.strftime('%A %d %B %Y'), p.isoformat(), 'é'.encode('latin-1'))"
+    )
+    assert result.ok, result.diagnostics
+    assert result.stdout == "Thursday 02 January 2025 2025-03-04T05:06:00 b'\\xe9'\n"
+    assert codes_of(engine.run("import time")) == ["P101"]

@@ -171,3 +171,23 @@ def test_checker_crash_is_a_diagnostic_and_recovers(
     monkeypatch.undo()
     assert users_engine.check("x = 1").ok
     assert codes_of(users_engine.check("deactivate('x')")) == ["T101"]
+
+
+def test_engines_in_one_process_do_not_share_mypy_state() -> None:
+    # mypy caches builtin types process-wide; another engine's build must not leak into this
+    # engine's checks (the join of `str` types below crashed mypy: T198).
+    from benchmarks.agent_tasks.tasks import TASKS
+    from engine import load_tools
+
+    engines = [Engine(load_tools(m), "default") for m in
+               ("examples.toolsets.users", "examples.toolsets.clues", "examples.toolsets.orders")]
+    snippet = next(t.solution for t in TASKS if t.id == "branch-clues-river-messages")
+    try:
+        for _ in range(2):
+            for engine in engines:
+                engine.check("x = max(['a', 'bb'], key=len) + str(len('c'))")
+            report = engines[1].check(snippet)
+            assert report.ok, report.diagnostics
+    finally:
+        for engine in engines:
+            engine.close()

@@ -193,6 +193,11 @@ def _module_view(
     return view
 
 
+#: Modules the standard library's C code imports on first use from the caller's frame, where
+#: `import` is the snippet's restricted one (`date.strftime` imports `time`, `strptime` imports
+#: `_strptime`). They are handed out as they are; the policy still refuses them in snippets.
+_RUNTIME_SUPPORT = ("time", "_strptime")
+
 #: Codecs are imported on first use, which a child cannot do: import the common ones here.
 _CODECS = (
     "utf_8", "utf_8_sig", "ascii", "latin_1", "cp1252", "utf_16", "utf_32", "idna",
@@ -214,7 +219,7 @@ class Sandbox:
         for t in spec.tools:  # build the validators now, not in the child
             TypeAdapter(self.returns[t.name])
         allowed = policy.allowed_modules
-        for module in sorted(allowed) + [f"encodings.{c}" for c in _CODECS]:
+        for module in [*sorted(allowed), *_RUNTIME_SUPPORT, *(f"encodings.{c}" for c in _CODECS)]:
             importlib.import_module(module)
         self.views: dict[str, types.ModuleType] = {}
         for module in sorted(allowed):
@@ -231,6 +236,8 @@ class Sandbox:
                 fromlist: Any = (), level: int = 0) -> types.ModuleType:
         if level:
             raise ImportError("relative imports are not available")
+        if name in _RUNTIME_SUPPORT and name not in self.views:
+            return sys.modules[name]
         parts = name.split(".")
         for i in range(1, len(parts) + 1):
             if ".".join(parts[:i]) not in self.views:

@@ -33,6 +33,7 @@ from mypy.dmypy_server import Server
 from mypy.modulefinder import BuildSource
 from mypy.nodes import Decorator, ExpressionStmt, FuncDef, MypyFile, NameExpr, Var
 from mypy.options import Options
+from mypy.types import instance_cache
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
@@ -49,6 +50,11 @@ from engine.typecheck.context import (
 from engine.typecheck.typetext import TypeText
 
 log = logging.getLogger(__name__)
+
+#: mypy keeps process-wide state (a cache of builtin types among it), so checks of all
+#: engines in a process take turns, and each starts by clearing that cache: a type cached by
+#: another engine's build belongs to other symbol tables and crashes this one.
+_MYPY_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ class TypeChecker:
         self._ctx = self._dir / f"{CONTEXT_MODULE}.pyi"
         self._snippet = self._dir / f"{SNIPPET_MODULE}.py"
         self._stubs = stubs
-        self._lock = threading.Lock()
+        self._lock = _MYPY_LOCK
         self._server: Server | None = None
         self._clock = 1_000_000_000  # mtimes we hand out, one second apart
         self._ctx_text: str | None = None
@@ -135,6 +141,7 @@ class TypeChecker:
                 ),), ())
 
     def _check(self, snippet: ParsedSnippet, context: SessionContext) -> TypeReport:
+        instance_cache.reset()
         if self._server is None:
             self._server = self._start()
         server = self._server
