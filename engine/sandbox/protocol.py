@@ -78,17 +78,30 @@ class FrameReader:
     def __init__(self, fd: int, max_payload: int, spin: float = SPIN_SECONDS) -> None:
         self.fd = fd
         self.max_payload = max_payload
-        self.spin = spin
+        self.max_spin = spin
         self._buffer = bytearray()
+        self._misses = 0  # consecutive waits the polling did not shorten
+
+    def _spin_budget(self) -> float:
+        # When polling keeps missing (the peer is slow, or the CPUs are oversubscribed and
+        # polling only steals time from the peer), stop polling; try again now and then.
+        if self._misses >= 8 and self._misses % 64:
+            return 0.0
+        return self.max_spin
 
     def _fill(self, need: int, deadline: float | None) -> None:
-        spin_until = time.perf_counter() + self.spin
+        if len(self._buffer) >= need:
+            return
+        budget = self._spin_budget()
+        spin_until = time.perf_counter() + budget
+        slept = False
         while len(self._buffer) < need:
             try:
                 chunk = os.read(self.fd, max(need - len(self._buffer), 4096))
             except BlockingIOError:
                 if time.perf_counter() < spin_until:
                     continue
+                slept = True
                 timeout = None if deadline is None else deadline - time.monotonic()
                 if timeout is not None and timeout <= 0:
                     raise Timeout from None
@@ -99,6 +112,7 @@ class FrameReader:
             if not chunk:
                 raise PeerClosed("the other end closed the pipe")
             self._buffer += chunk
+        self._misses = self._misses + 1 if slept else 0
 
     def read(self, deadline: float | None = None) -> tuple[Kind, bytes]:
         """The next frame; ``deadline`` is a ``time.monotonic()`` instant or None to block."""

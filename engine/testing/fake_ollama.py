@@ -60,6 +60,11 @@ class FakeOllama:
         """The bodies of /api/chat requests, in order."""
         return [r["body"] for r in self.requests if r["path"] == "/api/chat"]
 
+    def load(self, script: Iterable[ScriptItem]) -> None:
+        """Replace what is left of the script (one server can serve many runs)."""
+        with self._lock:
+            self._script = list(script)
+
     def next_reply(self, body: dict[str, Any]) -> Reply:
         with self._lock:
             item = self._script.pop(0) if self._script else self.exhausted
@@ -70,7 +75,8 @@ class FakeOllama:
     def start(self) -> FakeOllama:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
         self._thread.start()
         return self
 

@@ -1,0 +1,264 @@
+"""Run the task suite in every mode on one model and compare: the seed talk's experiment.
+
+    python benchmarks/agent_tasks/run.py --model qwen2.5-coder:1.5b [--host URL]
+    python benchmarks/agent_tasks/run.py --scripted          # the harness itself, no model
+
+Modes: CodeAct with structured feedback, with plain traceback feedback, without feedback, and
+JSON tool calling (one call per step). Per mode: success rate (exact match), mean turns,
+tokens and wall time, and which stage's diagnostics were followed by a fix. Writes
+benchmarks/results/agent_tasks-LABEL.json, a PNG chart, and one transcript per run.
+
+With --scripted the loopback Ollama-API server answers from a script built from each task's
+reference solution, with a deliberate failure first on some tasks (policy, types, runtime),
+so that scoring, turn accounting, fix attribution and transcripts are checked, not a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.agent_tasks.spec import CATEGORIES, Task, answers_match  # noqa: E402
+from engine import Engine, load_tools  # noqa: E402
+from engine.agent import CodeActAgent, JsonToolAgent, Model, OllamaModel  # noqa: E402
+from engine.agent.loop import Agent  # noqa: E402
+from engine.agent.transcript import TurnRecord  # noqa: E402
+from engine.diagnostics import Severity  # noqa: E402
+from engine.testing.fake_ollama import DEFAULT_MODEL, FakeOllama, Reply  # noqa: E402
+
+MODES = ("codeact-structured", "codeact-plain", "codeact-none", "json")
+RESULTS = ROOT / "benchmarks" / "results"
+
+#: Deliberate first turns of the scripted model, by task index modulo 4 (0: none).
+SCRIPTED_FAILURES = {1: ("policy", "import os\n"),
+                     2: ("types", "final_answer(len(1))\n"),
+                     3: ("runtime", "ratio = 1 / 0\n")}
+
+
+@dataclass
+class RunScore:
+    task: str
+    category: str
+    mode: str
+    success: bool
+    expected: Any
+    answer: Any
+    stop_reason: str
+    turns: int
+    prompt_tokens: int
+    completion_tokens: int
+    wall_s: float
+    fixed_after: list[str] = field(default_factory=list)  # stages whose failures came first
+    error: str | None = None
+
+
+def _failed_stage(turn: TurnRecord) -> str | None:
+    if turn.error:
+        return None
+    errors = [d for d in (*turn.extraction, *turn.diagnostics) if d.severity is Severity.ERROR]
+    if errors:
+        return errors[0].stage.value
+    if turn.requested_calls and turn.ok is False:
+        return "tool"
+    return None
+
+
+def scripted_replies(task: Task, index: int, mode: str) -> list[str | Reply]:
+    """What the scripted model says for a task: its solution, after a deliberate failure on
+    three tasks in four (codeact), or its JSON calls and then the answer (json)."""
+    if mode == "json":
+        calls: list[str | Reply] = [Reply(tool_calls=((name, args),))
+                                    for name, args in task.json_calls]
+        return [*calls, json.dumps(task.reference())]
+    script: list[str | Reply] = []
+    failure = SCRIPTED_FAILURES.get(index % 4)
+    if failure is not None:
+        script.append(f"Let me start.\n```python\n{failure[1]}```")
+    script.append(f"```python\n{task.solution.rstrip()}\n```")
+    return script
+
+
+def run_suite(tasks: Sequence[Task], modes: Sequence[str], *,
+              script_for: Callable[[Task, int, str], list[str | Reply]] | None = None,
+              model_name: str = DEFAULT_MODEL, host: str | None = None,
+              options: dict[str, Any] | None = None, max_turns: int = 6,
+              transcripts: Path | None = None,
+              progress: Callable[[RunScore], None] | None = None) -> list[RunScore]:
+    """Every task in every mode; without ``script_for``, a real model at ``host``."""
+    engines: dict[str, Engine] = {}
+    scores: list[RunScore] = []
+    server = FakeOllama().start() if script_for is not None else None
+    try:
+        for mode in modes:
+            for index, task in enumerate(tasks):
+                engine = engines.get(task.toolset)
+                if engine is None:
+                    engine = engines[task.toolset] = Engine(load_tools(task.toolset), "default")
+                if task.reset is not None:
+                    task.reset()
+                expected = task.reference()
+                if task.reset is not None:
+                    task.reset()
+                path = None
+                if transcripts is not None:
+                    (transcripts / mode).mkdir(parents=True, exist_ok=True)
+                    path = transcripts / mode / f"{task.id}.jsonl"
+                    path.unlink(missing_ok=True)
+                if server is not None and script_for is not None:
+                    server.load(script_for(task, index, mode))
+                model = OllamaModel(model_name, host=server.url if server else host,
+                                    options=options or {})
+                score = _run_one(task, mode, engine, model, expected, max_turns, path)
+                scores.append(score)
+                if progress is not None:
+                    progress(score)
+    finally:
+        if server is not None:
+            server.stop()
+        for engine in engines.values():
+            engine.close()
+    return scores
+
+
+def _run_one(task: Task, mode: str, engine: Engine, model: Model, expected: Any,
+             max_turns: int, transcript: Path | None) -> RunScore:
+    agent: Agent
+    if mode == "json":
+        agent = JsonToolAgent(engine, model, max_turns=max_turns, transcript=transcript,
+                              tools_spec=task.toolset, max_observation_chars=4000)
+    else:
+        feedback = mode.split("-", 1)[1]
+        agent = CodeActAgent(engine, model, max_turns=max_turns, feedback=feedback,  # type: ignore[arg-type]
+                             transcript=transcript, tools_spec=task.toolset)
+    started = time.perf_counter()
+    answer = agent.run(task.instruction)
+    success = answer.stop_reason in ("final_answer", "answered") and answers_match(
+        expected, answer.value)
+    failed = [s for s in (_failed_stage(t) for t in answer.transcript) if s]
+    return RunScore(
+        task=task.id, category=task.category, mode=mode, success=success, expected=expected,
+        answer=answer.value, stop_reason=answer.stop_reason, turns=answer.turns,
+        prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
+        wall_s=time.perf_counter() - started, fixed_after=failed if success else [],
+        error=answer.error,
+    )
+
+
+def summarize(scores: Sequence[RunScore]) -> dict[str, dict[str, Any]]:
+    summary: dict[str, dict[str, Any]] = {}
+    for mode in dict.fromkeys(s.mode for s in scores):
+        rows = [s for s in scores if s.mode == mode]
+        fixes = Counter(stage for s in rows for stage in dict.fromkeys(s.fixed_after))
+        summary[mode] = {
+            "tasks": len(rows),
+            "success_rate": sum(s.success for s in rows) / len(rows),
+            "mean_turns": statistics.mean(s.turns for s in rows),
+            "mean_prompt_tokens": statistics.mean(s.prompt_tokens for s in rows),
+            "mean_completion_tokens": statistics.mean(s.completion_tokens for s in rows),
+            "mean_wall_s": statistics.mean(s.wall_s for s in rows),
+            "fixed_after": dict(sorted(fixes.items())),
+            "by_category": {c: sum(s.success for s in rows if s.category == c)
+                            / max(1, sum(s.category == c for s in rows)) for c in CATEGORIES},
+        }
+    return summary
+
+
+def chart(summary: dict[str, dict[str, Any]], title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    modes = list(summary)
+    width = 0.8 / len(modes)
+    for i, mode in enumerate(modes):
+        values = [summary[mode]["by_category"][c] * 100 for c in CATEGORIES]
+        ax.bar([x + i * width for x in range(len(CATEGORIES))], values, width,
+               label=f"{mode} ({summary[mode]['success_rate'] * 100:.0f}%)")
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(CATEGORIES))], CATEGORIES)
+    ax.set_ylabel("tasks solved (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from benchmarks.agent_tasks.tasks import TASKS
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--host", default=None, help="Ollama URL (default: $OLLAMA_HOST)")
+    parser.add_argument("--scripted", action="store_true",
+                        help="answer from each task's solution via a loopback server")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--tasks", default="", help="only task ids containing this text")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N tasks")
+    parser.add_argument("--max-turns", type=int, default=6)
+    parser.add_argument("--num-ctx", type=int, default=8192)
+    parser.add_argument("--label", default="", help="names the results file")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    tasks = [t for t in TASKS if args.tasks in t.id][: args.limit or None]
+    modes = [m for m in args.modes.split(",") if m]
+    label = args.label or ("scripted" if args.scripted else args.model.replace(":", "-"))
+    console = Console()
+
+    def progress(score: RunScore) -> None:
+        mark = "[green]✓[/]" if score.success else "[red]✗[/]"
+        console.print(f"{mark} {score.mode:<20} {score.task:<36} turns={score.turns} "
+                      f"answer={json.dumps(score.answer)[:40]} expected="
+                      f"{json.dumps(score.expected)[:40]}")
+
+    started = time.time()
+    scores = run_suite(tasks, modes, script_for=scripted_replies if args.scripted else None,
+                       model_name=args.model, host=args.host,
+                       options={"temperature": 0, "seed": 0, "num_ctx": args.num_ctx},
+                       max_turns=args.max_turns, transcripts=args.output / f"transcripts-{label}",
+                       progress=progress)
+    summary = summarize(scores)
+    table = Table(title=f"{len(tasks)} tasks, model {'scripted' if args.scripted else args.model}")
+    for column in ("mode", "success", "mean turns", "prompt tok", "completion tok",
+                   "wall s", "fixed after failures in"):
+        table.add_column(column, justify="left" if column in ("mode", "fixed after failures in")
+                         else "right")
+    for mode, row in summary.items():
+        table.add_row(mode, f"{row['success_rate'] * 100:.1f}%", f"{row['mean_turns']:.2f}",
+                      f"{row['mean_prompt_tokens']:.0f}", f"{row['mean_completion_tokens']:.0f}",
+                      f"{row['mean_wall_s']:.2f}",
+                      ", ".join(f"{k}: {v}" for k, v in row["fixed_after"].items()) or "-")
+    console.print(table)
+    args.output.mkdir(parents=True, exist_ok=True)
+    meta = {"model": "scripted" if args.scripted else args.model,
+            "host": None if args.scripted else args.host,
+            "machine": f"{platform.machine()} {platform.system()}, Python "
+                       f"{platform.python_version()}",
+            "date": time.strftime("%Y-%m-%d"), "elapsed_s": round(time.time() - started, 1),
+            "max_turns": args.max_turns, "tasks": len(tasks)}
+    out = args.output / f"agent_tasks-{label}.json"
+    out.write_text(json.dumps({"meta": meta, "summary": summary,
+                               "runs": [asdict(s) for s in scores]}, indent=2, default=str))
+    chart(summary, f"{meta['model']} on {len(tasks)} tasks ({meta['date']}, {meta['machine']})",
+          args.output / f"agent_tasks-{label}.png")
+    console.print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

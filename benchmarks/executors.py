@@ -1,0 +1,265 @@
+"""The cost of safety: the engine beside the executors agents use today, on the same snippets.
+
+    pip install -e '.[bench]'
+    python benchmarks/executors.py [--runs 30] [--memory-snippets 10000] [--quick]
+
+Executors, all warm except `python -c`:
+* engine: check only (parse + policy + mypy), check only without mypy, run only (static checks
+  off, sandbox on), full pipeline, full pipeline without mypy;
+* smolagents' LocalPythonExecutor (an AST interpreter in the host process, no isolation);
+* RestrictedPython (compile_restricted + exec in the host process, no isolation);
+* a fresh `python -c` per snippet (the floor of process isolation, no checks).
+
+Prints a table (p50/p95 ms, snippets per second, ratio to the engine's full pipeline), the
+engine's start-up and the parent's memory over many snippets, and writes
+benchmarks/results/executors.json and executors.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import operator
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "benchmarks" / "results"
+
+from benchmarks import bench_tools  # noqa: E402
+from engine import Engine, ToolRegistry  # noqa: E402
+
+SNIPPETS: dict[str, str] = {
+    "trivial": "x = 1 + 1\n",
+    "one tool call": "u = get_user(7)\nname = u.name\n",
+    "10,000-item loop, a tool call each": (
+        "n = 0\nfor i in range(10000):\n    n += add(i, 1)\n"),
+    "1 MB string build": (
+        "parts = []\nfor i in range(100000):\n    parts.append('0123456789')\n"
+        "s = ''.join(parts)\nsize = len(s)\n"),
+    "error case": "x = 1\ny = x / 0\n",
+}
+
+Runner = Callable[[str], Any]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def timed(run: Runner, source: str, runs: int) -> list[float]:
+    run(source)  # warm
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run(source)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def engine_runners(registry: ToolRegistry) -> tuple[dict[str, Runner], list[Engine]]:
+    full = Engine(registry, "default")
+    fast = Engine(registry, "default", check_types=False)
+    bare = Engine(registry, "default", check_policy=False, check_types=False)
+    full.warm_up()
+    sessions = {name: e.session() for name, e in (("full", full), ("fast", fast),
+                                                   ("bare", bare))}
+    return {
+        "engine: check only": full.check,
+        "engine: check only, no mypy": fast.check,
+        "engine: run only (static off)": sessions["bare"].run,
+        "engine: full pipeline": sessions["full"].run,
+        "engine: full pipeline, no mypy": sessions["fast"].run,
+    }, [full, fast, bare]
+
+
+def smolagents_runner() -> Runner | None:
+    try:
+        from smolagents.local_python_executor import LocalPythonExecutor
+    except ImportError:
+        return None
+    executor = LocalPythonExecutor(additional_authorized_imports=[])
+    executor.send_tools({})
+    executor.static_tools.update({"add": bench_tools.add.func,
+                                  "get_user": bench_tools.get_user.func})
+
+    def run(source: str) -> Any:
+        try:
+            return executor(source)
+        except Exception as exc:  # the error case: an interpreter error is its outcome
+            return exc
+
+    return run
+
+
+def restricted_runner() -> Runner | None:
+    try:
+        from RestrictedPython import compile_restricted, safe_globals
+        from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+        from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence
+    except ImportError:
+        return None
+    ops = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul}
+
+    def run(source: str) -> Any:
+        code = compile_restricted(source, "<snippet>", "exec")
+        namespace: dict[str, Any] = {
+            **safe_globals, "_getiter_": default_guarded_getiter,
+            "_getitem_": default_guarded_getitem, "_write_": full_write_guard,
+            "_getattr_": getattr, "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+            "_inplacevar_": lambda op, x, y: ops[op](x, y),
+            "add": bench_tools.add.func, "get_user": bench_tools.get_user.func,
+        }
+        try:
+            exec(code, namespace)
+        except Exception as exc:
+            return exc
+        return namespace
+
+    return run
+
+
+def python_c_runner() -> Runner:
+    prelude = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+               "from benchmarks.bench_tools import add, get_user\n")
+
+    def run(source: str) -> Any:
+        return subprocess.run([sys.executable, "-c", prelude + source], capture_output=True,
+                              check=False)
+
+    return run
+
+
+def startup() -> dict[str, float]:
+    registry = ToolRegistry(bench_tools.TOOLS)
+    started = time.perf_counter()
+    engine = Engine(registry, "default")
+    constructed = time.perf_counter()
+    engine.check("x = 1")
+    checked = time.perf_counter()
+    session = engine.session()
+    session.run("x = 1")
+    ran = time.perf_counter()
+    engine.close()
+    return {"construct_ms": (constructed - started) * 1000,
+            "first_check_ms": (checked - constructed) * 1000,
+            "first_session_and_run_ms": (ran - checked) * 1000,
+            "total_ms": (ran - started) * 1000}
+
+
+def parent_memory(snippets: int) -> dict[str, float]:
+    engine = Engine(ToolRegistry(bench_tools.TOOLS), "default")
+    session = engine.session()
+    for i in range(50):
+        session.run(f"v = add({i}, 1)")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    for i in range(snippets):
+        session.run(f"v = add({i}, 1)" if i % 10 else "w = 1 / 0")
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    engine.close()
+    return {"snippets": snippets, "peak_rss_before_mib": before / 1024,
+            "peak_rss_after_mib": after / 1024, "growth_mib": (after - before) / 1024,
+            "snippets_per_second": snippets / elapsed}
+
+
+def chart(results: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    executors = list(results)
+    snippets = list(SNIPPETS)
+    fig, ax = plt.subplots(figsize=(12, 5.5))
+    width = 0.8 / len(executors)
+    for i, name in enumerate(executors):
+        values = [results[name].get(s, {}).get("p50", 0.0) for s in snippets]
+        ax.bar([x + i * width for x in range(len(snippets))], values, width, label=name)
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(snippets))], snippets, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("p50 latency (ms, log scale)")
+    ax.set_title(f"Executors on the same snippets ({platform.machine()}, "
+                 f"{time.strftime('%Y-%m-%d')})")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--memory-snippets", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="few runs, for a smoke test")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    runs = 3 if args.quick else args.runs
+    console = Console()
+    registry = ToolRegistry(bench_tools.TOOLS)
+    runners, engines = engine_runners(registry)
+    for name, factory in (("smolagents LocalPythonExecutor", smolagents_runner),
+                          ("RestrictedPython", restricted_runner)):
+        peer = factory()
+        if peer is None:
+            console.print(f"[yellow]{name} is not installed (pip install -e '.[bench]')[/]")
+        else:
+            runners[name] = peer
+    runners["python -c (fresh process)"] = python_c_runner()
+
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for executor, run in runners.items():
+        results[executor] = {}
+        for snippet, source in SNIPPETS.items():
+            count = max(3, runs // 5) if executor.startswith("python -c") else runs
+            times = timed(run, source, count)
+            results[executor][snippet] = {"p50": statistics.median(times),
+                                          "p95": percentile(times, 0.95), "n": len(times)}
+    for engine in engines:
+        engine.close()
+
+    baseline = results["engine: full pipeline"]
+    table = Table(title=f"executors (ms); ratio = p50 / engine full pipeline p50; runs={runs}")
+    for column in ("executor", "snippet", "p50", "p95", "per s", "ratio"):
+        table.add_column(column, justify="left" if column in ("executor", "snippet")
+                         else "right")
+    for executor, rows in results.items():
+        for snippet, row in rows.items():
+            ratio = row["p50"] / baseline[snippet]["p50"]
+            row["ratio_to_engine"] = ratio
+            table.add_row(executor, snippet, f"{row['p50']:.2f}", f"{row['p95']:.2f}",
+                          f"{1000 / row['p50']:.0f}", f"{ratio:.2f}x")
+        table.add_section()
+    console.print(table)
+
+    boot = startup()
+    console.print("engine start-up: " + ", ".join(f"{k} {v:.0f}" for k, v in boot.items()))
+    memory = parent_memory(200 if args.quick else args.memory_snippets)
+    console.print(f"parent memory over {memory['snippets']} snippets (full pipeline, 10% "
+                  f"failing): peak RSS {memory['peak_rss_before_mib']:.0f} -> "
+                  f"{memory['peak_rss_after_mib']:.0f} MiB ({memory['growth_mib']:+.1f}), "
+                  f"{memory['snippets_per_second']:.0f} snippets/s")
+    args.output.mkdir(parents=True, exist_ok=True)
+    payload = {"machine": f"{platform.machine()}, {platform.system()}, "
+                          f"{platform.python_version()}",
+               "date": time.strftime("%Y-%m-%d"), "runs": runs, "executors": results,
+               "startup": boot, "parent_memory": memory}
+    (args.output / "executors.json").write_text(json.dumps(payload, indent=2))
+    chart(results, args.output / "executors.png")
+    console.print(f"wrote {args.output / 'executors.json'} and {args.output / 'executors.png'}")
+
+
+if __name__ == "__main__":
+    main()
