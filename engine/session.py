@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
 from engine.results import CheckReport, RunResult, ToolCall, Usage
-from engine.sandbox.broker import CallRecord, Execution, SandboxProcess, ToolBroker
+from engine.sandbox.broker import (
+    CallRecord,
+    ChildError,
+    ChildOutcome,
+    Execution,
+    SandboxProcess,
+    ToolBroker,
+)
 from engine.sandbox.protocol import ToolStatus
 from engine.typecheck.context import SessionContext
 
@@ -90,7 +97,7 @@ class Session:
                 restarted = True
                 lost = self._restore()
                 diagnostics.append(_restart_note(source, lost))
-            ok = execution.outcome is not None and bool(execution.outcome.get("ok"))
+            ok = execution.outcome is not None and execution.outcome.ok
             if ok:
                 self.context = self.context.extended(report.bindings)
                 self._remember(source, broker.calls)
@@ -130,7 +137,7 @@ class Session:
         self._snippets += 1
         broker = ToolBroker(self._engine.registry, self._limits, replay=item.calls)
         execution = process.execute(item.source, broker, self._snippets)
-        return (execution.outcome is not None and bool(execution.outcome.get("ok"))
+        return (execution.outcome is not None and execution.outcome.ok
                 and not broker.diverged)
 
     def close(self) -> None:
@@ -164,8 +171,7 @@ _SIGNAL_CODES: dict[int, str] = {signal.SIGXCPU: "R203", signal.SIGSYS: "R207"}
 def _runtime_diagnostics(source: str, execution: Execution, limits: Any) -> list[Diagnostic]:
     outcome = execution.outcome
     if outcome is not None:
-        error = outcome.get("error")
-        return [] if not error else [_from_child_error(source, error)]
+        return [] if outcome.error is None else [_from_child_error(source, outcome.error)]
     if execution.killed_for == "timeout":
         return [_whole(source, "R201", f"the snippet ran for more than "
                                        f"{limits.timeout_seconds:g} s and was stopped")]
@@ -189,21 +195,17 @@ def _runtime_diagnostics(source: str, execution: Execution, limits: Any) -> list
                                    f"{status.get('exit', 'unknown')}")]
 
 
-def _from_child_error(source: str, error: dict[str, Any]) -> Diagnostic:
-    code = str(error.get("code") or "R101")
-    entry = codes.CATALOG.get(code) or codes.get("R101")
-    line = error.get("line")
-    if not isinstance(line, int) or line < 1:
-        return _whole(source, entry.code, str(error.get("message", "")))
-    raw_column = error.get("column")
-    column = raw_column if isinstance(raw_column, int) else 1
-    end_line, end_column = error.get("end_line"), error.get("end_column")
+def _from_child_error(source: str, error: ChildError) -> Diagnostic:
+    entry = codes.get(error.code)
+    if error.line is None:
+        return _whole(source, entry.code, error.message)
+    end_line = error.end_line if error.end_line is not None and error.end_line >= error.line \
+        else None
     return Diagnostic(
-        stage=Stage.RUNTIME, code=entry.code, rule=entry.rule,
-        message=str(error.get("message", "")), line=line, column=max(1, column),
-        end_line=end_line if isinstance(end_line, int) and end_line >= line else None,
-        end_column=end_column if isinstance(end_column, int) and end_column >= 1 else None,
-        source_line=line_of(source, line), hint=entry.hint,
+        stage=Stage.RUNTIME, code=entry.code, rule=entry.rule, message=error.message,
+        line=error.line, column=error.column or 1, end_line=end_line,
+        end_column=error.end_column if end_line is not None else None,
+        source_line=line_of(source, error.line), hint=entry.hint,
     )
 
 
@@ -218,25 +220,24 @@ def _restart_note(source: str, lost: tuple[str, ...]) -> Diagnostic:
 def _result(source: str, report: CheckReport, execution: Execution, broker: ToolBroker,
             diagnostics: list[Diagnostic], ok: bool, restarted: bool,
             lost: tuple[str, ...]) -> RunResult:
-    outcome = execution.outcome or {}
-    error = outcome.get("error") or {}
+    outcome = execution.outcome or ChildOutcome(id=0, ok=False)
     calls = tuple(ToolCall(tool=c.tool, ok=c.status is ToolStatus.OK,
                            duration_ms=round(c.duration_ms, 3), error=c.error)
                   for c in broker.calls)
     usage = Usage(
         wall_ms=round(execution.wall_ms, 3),
-        cpu_ms=round(float(outcome.get("cpu_ms", 0.0)), 3),
-        peak_memory_bytes=int(outcome.get("peak_memory_bytes", 0)),
+        cpu_ms=round(outcome.cpu_ms, 3),
+        peak_memory_bytes=outcome.peak_memory_bytes,
         tool_calls=len(calls),
-        output_bytes=int(outcome.get("output_bytes", 0)),
+        output_bytes=outcome.output_bytes,
     )
     return RunResult(
         ok=ok, executed=True,
-        stdout=str(outcome.get("stdout", "")), stderr=str(outcome.get("stderr", "")),
-        output_truncated=bool(outcome.get("truncated", False)),
-        value=outcome.get("value"), final=bool(outcome.get("final", False)),
+        stdout=outcome.stdout, stderr=outcome.stderr, output_truncated=outcome.truncated,
+        value=outcome.value, final=outcome.final,
         diagnostics=tuple(diagnostics), check=report, tool_calls=calls, usage=usage,
-        traceback=error.get("traceback"), names=tuple(outcome.get("names", ())),
+        traceback=outcome.error.traceback if outcome.error else None,
+        names=tuple(outcome.names),
         restarted=restarted, lost_names=lost,
     )
 

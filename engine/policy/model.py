@@ -32,6 +32,9 @@ DEFAULT_DENIED_ATTRIBUTES: tuple[str, ...] = (
     "co_code", "co_consts", "co_names", "co_varnames", "co_filename", "co_lines",
     "func_globals", "func_code",
     "mro",
+    # functools helpers that take attribute names as strings (update_wrapper copies any
+    # attribute, __globals__ included) or evaluate string annotations (singledispatch).
+    "update_wrapper", "wraps", "singledispatch", "singledispatchmethod",
 )
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)

@@ -185,6 +185,10 @@ class ImportRule(cst.BatchableCSTVisitor):
                 self.findings.add(alias.name, "P104", f"`{name}` is private to `{dotted}`",
                                   hint=f"use the public names of `{dotted}`")
                 continue
+            if name in self.ctx.policy.denied_attributes:
+                self.findings.add(alias.name, "P121", f"`{dotted}.{name}` is not allowed",
+                                  hint="it reaches interpreter internals by name")
+                continue
             sub = modules.submodule_of(dotted, name)
             if sub is not None and self._check_module(alias.name, sub):
                 self.aliases[bound] = sub
@@ -381,10 +385,12 @@ def _literal_text(node: cst.BaseExpression) -> str | None:
 
 
 def _traversing_fields(template: str) -> Iterator[str]:
-    """Replacement fields of a format template that reach attributes or items."""
+    """Replacement fields of a format template that reach attributes or items; a template
+    that cannot be parsed yields itself (it cannot be checked, so it is refused)."""
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError:
+        yield template
         return
     for _, field_name, spec, _ in parsed:
         if field_name and ("." in field_name or "[" in field_name):

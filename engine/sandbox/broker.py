@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import from_json
 
 from engine.errors import SandboxUnavailableError, ToolArgumentError, ToolResultError
@@ -60,15 +61,19 @@ class ToolBroker:
         self.diverged = False
 
     def handle(self, payload: bytes) -> bytes:
+        """The reply to one TOOL_CALL payload. Never raises for what a payload holds: a
+        malformed call is answered as bad arguments; only framing errors are the caller's."""
         started = time.perf_counter()
-        try:
-            request = from_json(payload)
-        except ValueError as exc:
-            raise ProtocolError(f"a tool call that is not JSON: {exc}") from None
+        if len(payload) > self.limits.max_tool_argument_bytes + _CALL_OVERHEAD:
+            message = (f"the arguments are {len(payload)} bytes; the limit is "
+                       f"{self.limits.max_tool_argument_bytes}")
+            return _error_reply(ToolStatus.LIMIT, "R206", message)
+        request = _decode(payload)
         if not (isinstance(request, dict) and isinstance(request.get("tool"), str)
                 and isinstance(request.get("args"), list)
                 and isinstance(request.get("kwargs"), dict)):
-            raise ProtocolError("a tool call without tool, args and kwargs")
+            return _error_reply(ToolStatus.BAD_ARGUMENTS, None,
+                                "the tool call could not be decoded (arguments must be data)")
         name = request["tool"]
         arguments = json.dumps([request["args"], request["kwargs"]], sort_keys=True).encode()
         if self._replay is not None:
@@ -120,6 +125,20 @@ class ToolBroker:
         return ToolStatus.OK, bytes([ToolStatus.OK]) + result, None
 
 
+_CALL_OVERHEAD = 4096  # the call's envelope around its arguments
+
+
+def _decode(payload: bytes) -> Any:
+    try:
+        return from_json(payload)
+    except ValueError:
+        pass
+    try:  # the standard parser takes what pydantic-core refuses (ints of any size)
+        return json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+
+
 def _tool_error(kind: str, message: str) -> bytes:
     body = json.dumps({"type": kind, "message": message[:2000]}).encode()
     return bytes([ToolStatus.TOOL_ERROR]) + body
@@ -132,11 +151,57 @@ def _error_reply(status: ToolStatus, code: str | None, message: str) -> bytes:
     return bytes([status]) + json.dumps(body).encode()
 
 
+#: The codes a child may report about its own snippet; the others are the parent's to give.
+CHILD_CODES = frozenset({"R101", "R102", "R103", "R202", "R204", "R205", "R206", "R209",
+                         "R210"})
+
+
+class ChildError(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    code: str
+    type: str | None = None
+    message: str = Field(max_length=100_000)
+    line: int | None = Field(default=None, ge=1)
+    column: int | None = Field(default=None, ge=1)
+    end_line: int | None = Field(default=None, ge=1)
+    end_column: int | None = Field(default=None, ge=1)
+    traceback: str | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _reportable(cls, code: str) -> str:
+        if code not in CHILD_CODES:
+            raise ValueError(f"a child cannot report {code!r}")
+        return code
+
+
+class ChildOutcome(BaseModel):
+    """A DONE payload, validated: a child is not trusted to send a well-formed one."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: int
+    ok: bool
+    final: bool = False
+    value: Any = None
+    error: ChildError | None = None
+    stdout: str = ""
+    stderr: str = ""
+    truncated: bool = False
+    output_bytes: int = Field(default=0, ge=0)
+    names: list[str] = Field(default_factory=list)
+    tool_calls: int = Field(default=0, ge=0)
+    cpu_ms: float = Field(default=0.0, ge=0)
+    process_cpu_s: float = Field(default=0.0, ge=0)
+    peak_memory_bytes: int = Field(default=0, ge=0)
+
+
 @dataclass
 class Execution:
     """What happened to one snippet in the child, as the parent observed it."""
 
-    outcome: dict[str, Any] | None = None  # the child's DONE payload, if it sent one
+    outcome: ChildOutcome | None = None  # the child's DONE payload, if it sent one
     killed_for: str | None = None  # "timeout", "protocol" when the parent killed the child
     exit_status: dict[str, int] = field(default_factory=dict)  # when the child died
     wall_ms: float = 0.0
@@ -161,6 +226,7 @@ class SandboxProcess:
         max_frame = max(limits.max_tool_argument_bytes,
                         8 * limits.max_output_bytes + limits.max_answer_bytes + 1_048_576)
         os.set_blocking(self._from_child, False)
+        os.set_blocking(self._to_child, False)  # a child that stops reading cannot block us
         self._reader = FrameReader(self._from_child, max_frame)
         self.alive = True
         try:
@@ -196,17 +262,21 @@ class SandboxProcess:
         self._grant_cpu()
         try:
             write_frame(self._to_child, Kind.RUN,
-                        json.dumps({"id": snippet_id, "source": source}).encode())
+                        json.dumps({"id": snippet_id, "source": source}).encode(), deadline)
             while True:
                 kind, payload = self._reader.read(deadline)
                 if kind is Kind.TOOL_CALL:
                     reply = broker.handle(payload)
                     if time.monotonic() > deadline:
                         raise Timeout
-                    write_frame(self._to_child, Kind.TOOL_RESULT, reply)
+                    write_frame(self._to_child, Kind.TOOL_RESULT, reply, deadline)
                 elif kind is Kind.DONE:
-                    outcome = from_json(payload)
-                    if not isinstance(outcome, dict) or outcome.get("id") != snippet_id:
+                    try:
+                        outcome = ChildOutcome.model_validate_json(payload)
+                    except ValidationError as exc:
+                        raise ProtocolError(f"a malformed outcome: {exc.errors()[0]['msg']}"
+                                            ) from None
+                    if outcome.id != snippet_id:
                         raise ProtocolError("an outcome for another snippet")
                     execution.outcome = outcome
                     break

@@ -172,9 +172,11 @@ def make_proxy(spec: ToolSpec, returns: Any, channel: Channel) -> Callable[..., 
 
 
 def _module_view(
-    name: str, allowed: frozenset[str], views: dict[str, types.ModuleType]
+    name: str, allowed: frozenset[str], views: dict[str, types.ModuleType],
+    denied: frozenset[str] = frozenset(),
 ) -> types.ModuleType:
-    """A copy of a module holding only its public attributes and allowed submodules."""
+    """A copy of a module holding only its public, not denied attributes and allowed
+    submodules."""
     if name in views:
         return views[name]
     real = sys.modules[name]
@@ -183,11 +185,11 @@ def _module_view(
     view = types.ModuleType(f"{name} (sandboxed)", real.__doc__)
     views[name] = view
     for attribute, value in vars(real).items():
-        if attribute.startswith("_"):
+        if attribute.startswith("_") or attribute in denied:
             continue
         if isinstance(value, types.ModuleType):
             if value.__name__ in allowed and value.__name__.startswith(name + "."):
-                setattr(view, attribute, _module_view(value.__name__, allowed, views))
+                setattr(view, attribute, _module_view(value.__name__, allowed, views, denied))
             continue
         setattr(view, attribute, value)
     return view
@@ -223,7 +225,7 @@ class Sandbox:
             importlib.import_module(module)
         self.views: dict[str, types.ModuleType] = {}
         for module in sorted(allowed):
-            _module_view(module, allowed, self.views)
+            _module_view(module, allowed, self.views, policy.denied_attributes)
         self.builtins: dict[str, Any] = {
             name: getattr(builtins, name) for name in policy.builtins.allow
             if hasattr(builtins, name)
@@ -425,4 +427,7 @@ def serve(executor: Executor) -> NoReturn:
         request = json.loads(payload)
         outcome = executor.run(request["source"])
         outcome["id"] = request["id"]
-        write_frame(out_fd, Kind.DONE, to_json(outcome))
+        # The standard encoder copes with what pydantic-core's refuses (lone surrogates, ints
+        # of any size); anything that is not UTF-8 becomes "?" rather than a dead session.
+        write_frame(out_fd, Kind.DONE,
+                    json.dumps(outcome, ensure_ascii=False).encode("utf-8", "replace"))

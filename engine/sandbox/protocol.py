@@ -52,10 +52,21 @@ def encode(kind: Kind, payload: bytes) -> bytes:
     return HEADER.pack(MAGIC, VERSION, kind, len(payload)) + payload
 
 
-def write_frame(fd: int, kind: Kind, payload: bytes) -> None:
+def write_frame(fd: int, kind: Kind, payload: bytes, deadline: float | None = None) -> None:
+    """Write a whole frame. On a non-blocking descriptor, wait for room until ``deadline``
+    (a peer that stops reading must not be able to block the writer forever)."""
     data = memoryview(encode(kind, payload))
     while data:
-        written = os.write(fd, data)
+        try:
+            written = os.write(fd, data)
+        except BlockingIOError:
+            timeout = None if deadline is None else deadline - time.monotonic()
+            if timeout is not None and timeout <= 0:
+                raise Timeout from None
+            _, ready, _ = select.select([], [fd], [], timeout)
+            if not ready:
+                raise Timeout from None
+            continue
         data = data[written:]
 
 

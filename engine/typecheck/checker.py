@@ -16,13 +16,16 @@ mtime forward, and its file-system cache is flushed around each update.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
 import threading
+import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +157,8 @@ class TypeChecker:
         prelude = context.prelude(exclude=snippet.module_declarations)
         names = [n for n in snippet.module_bindings
                  if not is_dunder(n) and not n.startswith(PRIVATE_PREFIX)]
-        source = snippet.source if snippet.source.endswith("\n") else snippet.source + "\n"
+        source = _without_checker_comments(snippet.source)
+        source = source if source.endswith("\n") else source + "\n"
         self._write(self._snippet, "\n".join(prelude) + "\n" + source + "\n".join(names) + "\n")
         updated.append(str(self._snippet))
         server.fscache.flush()
@@ -202,6 +206,32 @@ class TypeChecker:
 
     def __del__(self) -> None:
         shutil.rmtree(getattr(self, "_dir", ""), ignore_errors=True)
+
+
+_CHECKER_COMMENT = re.compile(r"#\s*(type:\s*ignore|mypy:|pyright:)")
+
+
+def _without_checker_comments(source: str) -> str:
+    """The snippet with comments that would silence or reconfigure mypy blanked out.
+
+    `# type: ignore` and `# mypy: ignore-errors` are the model's to write but not its to use:
+    the type stage checks the tool calls whatever the snippet says. Only real comments are
+    touched (found by the tokenizer, not in strings), and columns are unchanged.
+    """
+    if "#" not in source:
+        return source
+    lines = source.splitlines(keepends=True)
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return source
+    for token in tokens:
+        if token.type == tokenize.COMMENT and _CHECKER_COMMENT.match(token.string):
+            row, column = token.start
+            line = lines[row - 1]
+            lines[row - 1] = line[:column] + " " * len(token.string) + line[
+                column + len(token.string):]
+    return "".join(lines)
 
 
 def _diagnostics(

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 
@@ -25,10 +25,16 @@ class Attack(BaseModel):
     technique: str
     source: str
     expect_stage: Literal["parse", "policy", "types", "runtime"]
-    expect_codes: tuple[str, ...] = Field(min_length=1)
+    expect_codes: tuple[str, ...] = ()
     sandbox: Literal["error", "killed", "harmless"]
     sandbox_codes: tuple[str, ...] = ()
     file: str = ""
+
+    @model_validator(mode="after")
+    def _codes_for_blocks(self) -> Attack:
+        if self.expect_stage != "runtime" and not self.expect_codes:
+            raise ValueError("an attack blocked by a static stage must name its codes")
+        return self
 
     def render(self, values: dict[str, str]) -> str:
         source = self.source

@@ -172,7 +172,9 @@ def test_attack(attack: Attack, engines: tuple[Engine, Engine], canaries: Canari
     outcome.static_passed = full.check(source).ok
     # (3) the sandbox alone
     unchecked = bare.run(source)
-    outcome.bare = _describe(unchecked)
+    # Without static checks only parsing stands before the sandbox: what it refuses counts
+    # as the snippet failing, as it would at run time.
+    outcome.bare = _describe(unchecked).replace("blocked:parse", "error", 1)
     outcome.escapes += [f"sandbox only: {b}" for b in canaries.breaches(unchecked)]
 
     assert not outcome.escapes, outcome.escapes
