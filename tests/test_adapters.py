@@ -23,6 +23,11 @@ from smolagents.models import ChatMessage, MessageRole, Model
 from engine.adapters.langgraph import CodeActEval
 from engine.adapters.smolagents import CodeActExecutor, engine_tool
 
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*allowed_objects.*"),
+    pytest.mark.filterwarnings("ignore:Function 'get_user_ids' has decorators"),
+]
+
 CALLS: list[int] = []
 
 

@@ -27,6 +27,9 @@ from engine.sandbox.protocol import (
     Timeout,
 )
 
+# Generated programs are full of `1()`-like calls, which CPython's compiler warns about.
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
+
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
