@@ -8,7 +8,8 @@ without a model. Every request body is recorded so a test can assert on what was
         model = OllamaModel("qwen2.5-coder:1.5b", host=server.url)
 
 A script entry is the assistant's text, a ``Reply`` (text and/or tool calls), or a callable
-that receives the request body and returns either.
+that receives the request body and returns either; a callable as ``exhausted`` answers every
+request, which is how ``benchmarks/ollama_llamacpp.py`` puts a real local model behind it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ DEFAULT_MODEL = "qwen2.5-coder:1.5b"
 class Reply:
     content: str = ""
     tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
+    # What a real model reports; estimated from the text when not given.
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    seconds: float | None = None
 
 
 ScriptItem = str | Reply | Callable[[dict[str, Any]], "str | Reply"]
@@ -42,6 +47,8 @@ class FakeOllama:
     delay: float = 0.0  # seconds to wait before answering /api/chat (a slow server)
     exhausted: ScriptItem = "I have nothing more to say."
     requests: list[dict[str, Any]] = field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
 
     def __post_init__(self) -> None:
         self._script = list(self.script)
@@ -73,7 +80,7 @@ class FakeOllama:
         return item if isinstance(item, Reply) else Reply(content=str(item))
 
     def start(self) -> FakeOllama:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = ThreadingHTTPServer((self.host, self.port), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         daemon=True)
@@ -145,20 +152,24 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 return
             if fake.delay:
                 time.sleep(fake.delay)
+            started = time.perf_counter()
             reply = fake.next_reply(body)
-            prompt_tokens = sum(len(str(m.get("content", ""))) // 4 + 4
-                                for m in body.get("messages", []))
-            eval_tokens = max(1, len(reply.content) // 4)
+            prompt_tokens = reply.prompt_tokens if reply.prompt_tokens is not None else sum(
+                len(str(m.get("content", ""))) // 4 + 4 for m in body.get("messages", []))
+            eval_tokens = (reply.completion_tokens if reply.completion_tokens is not None
+                           else max(1, len(reply.content) // 4))
+            seconds = reply.seconds if reply.seconds is not None else (
+                time.perf_counter() - started + 0.005 + eval_tokens * 0.0001)
             message: dict[str, Any] = {"role": "assistant", "content": reply.content}
             if reply.tool_calls:
                 message["tool_calls"] = [{"function": {"name": n, "arguments": a}}
                                          for n, a in reply.tool_calls]
             final = {
                 "model": model, "created_at": "2026-11-25T00:00:00Z", "done": True,
-                "done_reason": "stop", "total_duration": 5_000_000 + eval_tokens * 100_000,
+                "done_reason": "stop", "total_duration": int(seconds * 1e9),
                 "load_duration": 1_000_000, "prompt_eval_count": prompt_tokens,
                 "prompt_eval_duration": 2_000_000, "eval_count": eval_tokens,
-                "eval_duration": eval_tokens * 100_000,
+                "eval_duration": int(seconds * 0.8e9),
             }
             if not body.get("stream", True):
                 self._send(200, {**final, "message": message})
