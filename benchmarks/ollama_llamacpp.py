@@ -90,10 +90,12 @@ def tool_call(text: str, tools: list[dict[str, Any]]) -> tuple[str, dict[str, An
 class LocalModel:
     """llama.cpp behind a lock (one generation at a time), as a FakeOllama responder."""
 
-    def __init__(self, path: Path, context: int, threads: int | None) -> None:
+    def __init__(self, path: Path, context: int, threads: int | None,
+                 chat_format: str | None) -> None:
         from llama_cpp import Llama
 
-        self.llm = Llama(model_path=str(path), n_ctx=context, n_threads=threads, verbose=False)
+        self.llm = Llama(model_path=str(path), n_ctx=context, n_threads=threads,
+                         chat_format=chat_format, verbose=False)
         self.lock = threading.Lock()
 
     def __call__(self, body: dict[str, Any]) -> Reply:
@@ -104,7 +106,7 @@ class LocalModel:
                 messages=chat_messages(body),  # type: ignore[arg-type]
                 temperature=float(options.get("temperature", 0.2)),
                 seed=int(options.get("seed", 0)),
-                max_tokens=int(options.get("num_predict", 768)),
+                max_tokens=int(options.get("num_predict", 512)),
             )
         text = result["choices"][0]["message"]["content"] or ""
         usage = result.get("usage", {})
@@ -122,8 +124,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=11434)
     parser.add_argument("--context", type=int, default=8192)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--chat-format", default=None,
+                        help="llama-cpp-python chat format (default: gemma for the default "
+                             "model, else the one in the GGUF file)")
     args = parser.parse_args()
-    model = LocalModel(args.model or _default_model(), args.context, args.threads)
+    chat_format = args.chat_format or (None if args.model else "gemma")
+    model = LocalModel(args.model or _default_model(), args.context, args.threads, chat_format)
     server = FakeOllama(models=(args.name,), exhausted=model, port=args.port).start()
     print(f"serving {args.name} on {server.url}", flush=True)
     threading.Event().wait()

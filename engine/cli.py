@@ -56,6 +56,19 @@ PolicyOption = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"codeact-engine {engine.__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+          ) -> None:
+    """Check and run model-written Python snippets safely."""
+
+
 def _usage_error(message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(2)

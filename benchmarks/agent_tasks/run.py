@@ -211,12 +211,19 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--tasks", default="", help="only task ids containing this text")
     parser.add_argument("--limit", type=int, default=0, help="only the first N tasks")
+    parser.add_argument("--per-category", type=int, default=0,
+                        help="only the first N tasks of each category (a balanced sample)")
+    parser.add_argument("--num-predict", type=int, default=0,
+                        help="cap the tokens of one reply (passed to Ollama)")
     parser.add_argument("--max-turns", type=int, default=6)
     parser.add_argument("--num-ctx", type=int, default=8192)
     parser.add_argument("--label", default="", help="names the results file")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     tasks = [t for t in TASKS if args.tasks in t.id][: args.limit or None]
+    if args.per_category:
+        tasks = [t for c in CATEGORIES for t in [t for t in tasks if t.category == c]
+                 [: args.per_category]]
     modes = [m for m in args.modes.split(",") if m]
     label = args.label or ("scripted" if args.scripted else args.model.replace(":", "-"))
     console = Console()
@@ -230,7 +237,9 @@ def main() -> None:
     started = time.time()
     scores = run_suite(tasks, modes, script_for=scripted_replies if args.scripted else None,
                        model_name=args.model, host=args.host,
-                       options={"temperature": 0, "seed": 0, "num_ctx": args.num_ctx},
+                       options={"temperature": 0, "seed": 0, "num_ctx": args.num_ctx,
+                                **({"num_predict": args.num_predict} if args.num_predict
+                                   else {})},
                        max_turns=args.max_turns, transcripts=args.output / f"transcripts-{label}",
                        progress=progress)
     summary = summarize(scores)
