@@ -1,7 +1,8 @@
-"""The engine: runs a snippet through the stages in order and reports what it found.
+"""The engine: checks a snippet through the static stages and hands execution to sessions.
 
-parse -> policy -> types. A stage that finds an error stops the pipeline and reports all it
-found; later stages are reported as skipped.
+check: parse -> policy -> types. A stage that finds an error stops the pipeline and reports
+all it found; later stages are reported as skipped. ``session()`` gives a sandboxed session
+whose ``run`` is this check followed by execution (engine/session.py).
 """
 
 from __future__ import annotations
