@@ -18,6 +18,7 @@ benchmarks/results/executors.json and executors.png.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import operator
 import platform
@@ -159,20 +160,30 @@ def startup() -> dict[str, float]:
             "total_ms": (ran - started) * 1000}
 
 
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
 def parent_memory(snippets: int) -> dict[str, float]:
     engine = Engine(ToolRegistry(bench_tools.TOOLS), "default")
     session = engine.session()
-    for i in range(50):
+    for i in range(200):
         session.run(f"v = add({i}, 1)")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    gc.collect()
+    before = _rss_mib()
+    samples = []
     started = time.perf_counter()
     for i in range(snippets):
         session.run(f"v = add({i}, 1)" if i % 10 else "w = 1 / 0")
+        if i % max(1, snippets // 10) == 0:
+            samples.append(_rss_mib())
     elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    gc.collect()
+    after = _rss_mib()
     engine.close()
-    return {"snippets": snippets, "peak_rss_before_mib": before / 1024,
-            "peak_rss_after_mib": after / 1024, "growth_mib": (after - before) / 1024,
+    return {"snippets": snippets, "rss_before_mib": before, "rss_after_mib": after,
+            "growth_mib": after - before, "rss_max_sampled_mib": max(samples, default=after),
             "snippets_per_second": snippets / elapsed}
 
 
@@ -248,8 +259,8 @@ def main() -> None:
     console.print("engine start-up: " + ", ".join(f"{k} {v:.0f}" for k, v in boot.items()))
     memory = parent_memory(200 if args.quick else args.memory_snippets)
     console.print(f"parent memory over {memory['snippets']} snippets (full pipeline, 10% "
-                  f"failing): peak RSS {memory['peak_rss_before_mib']:.0f} -> "
-                  f"{memory['peak_rss_after_mib']:.0f} MiB ({memory['growth_mib']:+.1f}), "
+                  f"failing): RSS {memory['rss_before_mib']:.0f} -> "
+                  f"{memory['rss_after_mib']:.0f} MiB ({memory['growth_mib']:+.1f}), "
                   f"{memory['snippets_per_second']:.0f} snippets/s")
     args.output.mkdir(parents=True, exist_ok=True)
     payload = {"machine": f"{platform.machine()}, {platform.system()}, "

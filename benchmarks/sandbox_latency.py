@@ -100,7 +100,7 @@ def main() -> None:
     def spawn_and_call() -> None:
         process = SandboxProcess(zygote, limits)
         outcome = process.execute(ONE_CALL, ToolBroker(registry, limits), 1).outcome
-        assert outcome is not None and outcome["ok"], outcome
+        assert outcome is not None and outcome.ok, outcome
         spawned.append(process)
 
     def reap() -> None:  # outside the timings: teardown is not on a snippet's path

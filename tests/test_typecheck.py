@@ -157,6 +157,16 @@ def test_code_after_final_answer_keeps_declared_types(users_engine: Engine) -> N
     assert {b.name: b.text for b in report.bindings}["n"] == "int"
 
 
+def test_checks_do_not_accumulate_mypy_state(users_engine: Engine) -> None:
+    # mypy keeps exported types per expression node across updates; left alone, every
+    # check's tree stayed reachable (a leak found by benchmarks/executors.py).
+    for i in range(20):
+        users_engine.check(f"n = {i} + len(get_all_users())")
+    server = users_engine._type_checker()._server
+    assert server is not None and server.fine_grained_manager is not None
+    assert len(server.fine_grained_manager.manager.all_types) == 0
+
+
 def test_checker_crash_is_a_diagnostic_and_recovers(
     users_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -167,7 +167,12 @@ class TypeChecker:
         offset = len(prelude)
         last_line = len(source.splitlines())
         diagnostics = _diagnostics(messages, snippet.source, offset, last_line, str(self._snippet))
-        return TypeReport(tuple(diagnostics), self._bindings(server, names))
+        bindings = self._bindings(server, names)
+        if server.fine_grained_manager is not None:
+            # Exported types are kept per expression node across updates: without this, every
+            # check's syntax tree stays reachable (a leak of ~8 KB a check).
+            server.fine_grained_manager.manager.all_types.clear()
+        return TypeReport(tuple(diagnostics), bindings)
 
     def _bindings(self, server: Server, names: Sequence[str]) -> tuple[Binding, ...]:
         manager = server.fine_grained_manager
