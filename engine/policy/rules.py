@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import (
     BuiltinAssignment,
-    ClassScope,
     ComprehensionScope,
     FunctionScope,
     ImportAssignment,
@@ -496,8 +495,6 @@ def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) 
                 non_import.add(assignment.name)
             node = getattr(assignment, "node", None)
             if is_dunder(assignment.name) and assignment.name not in allow_dunder and node:
-                if isinstance(scope, ClassScope) and assignment.name in allow_dunder:
-                    continue
                 findings.add(node, "P111", f"the name `{assignment.name}` cannot be bound",
                              hint="double-underscore names are reserved for the interpreter")
         for access in scope.accesses:
