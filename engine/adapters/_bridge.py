@@ -1,4 +1,5 @@
-"""What the adapters share: foreign tools as engine tools, data as snippet assignments."""
+"""What the adapters share: foreign tools as engine tools, data as snippet assignments, and
+one sandboxed session that is replaced when the tools change."""
 
 from __future__ import annotations
 
@@ -11,9 +12,37 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from engine.pipeline import Engine, Isolation
+from engine.policy.model import Policy
 from engine.session import Session
+from engine.tools import ToolRegistry
 
 log = logging.getLogger(__name__)
+
+
+class SandboxSlot:
+    """An engine for one set of tools and one session of it."""
+
+    def __init__(self, policy: Policy | str, isolation: Isolation, check_types: bool) -> None:
+        self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
+        self.isolation: Isolation = isolation
+        self.check_types = check_types
+        self.session: Session | None = None
+        self._engine: Engine | None = None
+
+    def open(self, registry: ToolRegistry) -> Session:
+        """A new session for these tools; the previous one, if any, is closed."""
+        self.close()
+        self._engine = Engine(registry, self.policy, isolation=self.isolation,
+                              check_types=self.check_types)
+        self.session = self._engine.session()
+        return self.session
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()  # closes its sessions too
+        self._engine = None
+        self.session = None
 
 
 def typed_function(name: str, doc: str, params: list[inspect.Parameter], returns: Any,

@@ -19,9 +19,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from engine.adapters._bridge import assign
+from engine.adapters._bridge import SandboxSlot, assign
 from engine.agent.feedback import observation, truncate
-from engine.pipeline import Engine, Isolation
+from engine.pipeline import Isolation
 from engine.policy.model import Policy
 from engine.session import Session
 from engine.tools import Tool, ToolRegistry
@@ -32,26 +32,18 @@ class CodeActEval:
 
     def __init__(self, policy: Policy | str = "default", *, isolation: Isolation = "seccomp",
                  check_types: bool = True, max_output_chars: int = 4000) -> None:
-        self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
-        self.isolation: Isolation = isolation
-        self.check_types = check_types
+        self.sandbox = SandboxSlot(policy, isolation, check_types)
         self.max_output_chars = max_output_chars
         self._lock = threading.Lock()
         self._tools: dict[str, Callable[..., Any]] = {}
-        self._engine: Engine | None = None
-        self._session: Session | None = None
         self._known: dict[str, Any] = {}  # what the session holds, as last sent or returned
 
     def _session_for(self, tools: dict[str, Callable[..., Any]]) -> Session:
-        if self._session is None or tools != self._tools:
-            self.close()
-            registry = ToolRegistry([Tool(f, name=name) for name, f in tools.items()])
-            self._engine = Engine(registry, self.policy, isolation=self.isolation,
-                                  check_types=self.check_types)
-            self._session = self._engine.session()
+        if self.sandbox.session is None or tools != self._tools:
             self._tools = dict(tools)
             self._known = {}
-        return self._session
+            return self.sandbox.open(ToolRegistry([Tool(f, name=n) for n, f in tools.items()]))
+        return self.sandbox.session
 
     def __call__(self, code: str, _locals: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         tools = {k: v for k, v in _locals.items() if callable(v) and not isinstance(v, type)}
@@ -75,9 +67,4 @@ class CodeActEval:
         return truncate(output or "(no output)\n", self.max_output_chars), new_vars
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
+        self.sandbox.close()
