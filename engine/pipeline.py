@@ -25,7 +25,7 @@ from engine.policy.rules import PolicyContext
 from engine.results import CheckReport, RunResult, StageReport, StageStatus
 from engine.stubs import render_prompt_view, render_stubs
 from engine.tools import Tool, ToolRegistry
-from engine.typecheck.context import Binding, SessionContext
+from engine.typecheck.context import Binding, SessionContext, module_alias
 
 if TYPE_CHECKING:
     from engine.sandbox.zygote import Zygote
@@ -203,7 +203,7 @@ class Engine:
         else:
             stages.append(StageReport(stage=Stage.TYPES, status=StageStatus.SKIPPED))
             # Without the checker the names are still known, only their types are not.
-            bindings = tuple(Binding(n, "value", "_m_typing.Any", ("typing",))
+            bindings = tuple(Binding(n, "value", f"{module_alias('typing')}.Any", ("typing",))
                              for n in parsed.module_bindings)
         return CheckReport(ok=True, diagnostics=tuple(found), stages=tuple(stages),
                            bindings=bindings)

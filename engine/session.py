@@ -18,10 +18,11 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
+from engine.policy.model import Limits
 from engine.results import CheckReport, RunResult, ToolCall, Usage
 from engine.sandbox.broker import (
     CallRecord,
@@ -168,7 +169,8 @@ def _whole(source: str, code: str, message: str, hint: str | None = None,
 _SIGNAL_CODES: dict[int, str] = {signal.SIGXCPU: "R203", signal.SIGSYS: "R207"}
 
 
-def _runtime_diagnostics(source: str, execution: Execution, limits: Any) -> list[Diagnostic]:
+def _runtime_diagnostics(source: str, execution: Execution,
+                         limits: Limits) -> list[Diagnostic]:
     outcome = execution.outcome
     if outcome is not None:
         return [] if outcome.error is None else [_from_child_error(source, outcome.error)]
