@@ -132,6 +132,16 @@ _CATALOG: tuple[Code, ...] = (
         example="import math; math.pi = 3",
     ),
     Code(
+        "P124", "shared-attribute-write", Stage.POLICY,
+        "Writing an attribute of a module, class, builtin or tool",
+        "A snippet may set or delete attributes only on its own objects. Writes through a "
+        "module (`json.JSONDecoder.decode = ...`), a builtin, a tool or a tool's model would "
+        "change code shared with the rest of the process. Attributes are also never targets of "
+        "`for` loops, comprehensions or `with ... as`.",
+        hint="Keep the value in a variable or a dict of your own instead.",
+        example="import json\njson.JSONDecoder.decode = print",
+    ),
+    Code(
         "P130", "syntax-not-allowed", Stage.POLICY,
         "Use of a construct the policy forbids",
         "The policy's `syntax.forbid` list names constructs a snippet may not use, such as "
@@ -174,6 +184,16 @@ _CATALOG: tuple[Code, ...] = (
         "statically. The policy's `limits.max_literal_bytes` bounds them.",
         hint="Build large values from tool results instead of constants, or use smaller sizes.",
         example="x = 'a' * 10**9",
+    ),
+    Code(
+        "P153", "policy-too-costly", Stage.POLICY,
+        "The snippet is too costly to check",
+        "Every snippet is checked under the policy's `limits.check_seconds` budget, in a worker "
+        "process that is stopped when the budget runs out, so that no snippet can make the "
+        "engine (or other sessions) wait. Parsing and the policy rules ran out of budget on "
+        "this one: it is refused without being run.",
+        hint="Too costly to check: write a shorter, flatter snippet (fewer, simpler "
+             "statements; large data belongs in tool results, not in the code).",
     ),
     # -- types (mypy) ------------------------------------------------------------------
     Code(
@@ -300,6 +320,29 @@ _CATALOG: tuple[Code, ...] = (
         "Invalid string formatting",
         "The format string does not match its arguments.",
         hint='Match the placeholders of the format string with its arguments, or use an f-string.',
+    ),
+    Code(
+        "T130", "shared-attribute-write", Stage.TYPES,
+        "Writing an attribute of an object that is not the snippet's own",
+        "A snippet may set or delete attributes only on its own objects: the tools' results "
+        "and instances of classes it defines. Classes, modules, functions and values of unknown "
+        "type are shared with the rest of the process (the standard library's classes, the "
+        "tools' models), so writing to them is refused wherever the object comes from: an "
+        "alias, a parameter, a loop variable.",
+        hint="Keep the value in a variable or a dict of your own instead of setting it on a "
+             "shared object; to configure an object, pass the value to its constructor.",
+        example="import json\nfor cls in [json.JSONDecoder]:\n    cls.decode = print",
+    ),
+    Code(
+        "T197", "types-too-costly", Stage.TYPES,
+        "The snippet is too costly to type-check",
+        "Every snippet is checked under the policy's `limits.check_seconds` budget, in a worker "
+        "process that is stopped when the budget runs out. Type inference over deeply nested "
+        "generic calls (`map`, `zip`, `min`, lambdas inside each other) can grow very fast; "
+        "this snippet ran out of budget in the type stage and is refused without being run.",
+        hint="Too costly to check: simplify the expression. Split nested calls into separate "
+             "statements that name their intermediate results, and prefer plain loops or "
+             "comprehensions to nested map/zip/lambda.",
     ),
     Code(
         "T198", "checker-failed", Stage.TYPES,

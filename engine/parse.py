@@ -8,6 +8,7 @@ errors CPython only finds at compile time (``return`` outside a function) surfac
 
 from __future__ import annotations
 
+import ast
 import queue
 import re
 import threading
@@ -105,9 +106,38 @@ def parse(source: str) -> ParsedSnippet | Diagnostic:
     it finds compile-time errors LibCST accepts, and its parser refuses pathological nesting
     that would overflow the stack of LibCST's native parser and kill this process.
     """
-    rejected = _cpython_error(source)
-    if rejected is not None:
-        return rejected
+    screened = parse_python(source)
+    if isinstance(screened, Diagnostic):
+        return screened
+    return parse_cst(source)
+
+
+def parse_python(source: str) -> ast.Module | Diagnostic:
+    """CPython's own parse and compile of ``source`` (nothing is run): the cheap first screen.
+
+    The tree it returns is what the cheap size limits are measured on, before LibCST and its
+    metadata (the costly part of the static stages) see the snippet.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning for `is` with a literal and such
+            tree = ast.parse(source, SNIPPET_FILENAME)
+            compile(tree, SNIPPET_FILENAME, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        column = exc.offset or 1
+        end_line = exc.end_lineno if exc.end_lineno and exc.end_lineno >= line else None
+        end_column = exc.end_offset if end_line is not None and (exc.end_offset or 0) > 0 else None
+        if end_column is None:
+            end_line = None
+        return _diagnostic(source, exc.msg, line, max(column, 1), end_line, end_column)
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return _diagnostic(source, str(exc) or type(exc).__name__, 1, 1)
+    return tree
+
+
+def parse_cst(source: str) -> ParsedSnippet | Diagnostic:
+    """LibCST's tree of a snippet CPython has accepted."""
     try:
         module = _LIBCST.parse(source)
     except cst.ParserSyntaxError as exc:
@@ -157,24 +187,6 @@ class _BigStackParser:
 
 
 _LIBCST = _BigStackParser()
-
-
-def _cpython_error(source: str) -> Diagnostic | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarning for `is` with a literal and such
-            compile(source, SNIPPET_FILENAME, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        line = exc.lineno or 1
-        column = exc.offset or 1
-        end_line = exc.end_lineno if exc.end_lineno and exc.end_lineno >= line else None
-        end_column = exc.end_offset if end_line is not None and (exc.end_offset or 0) > 0 else None
-        if end_column is None:
-            end_line = None
-        return _diagnostic(source, exc.msg, line, max(column, 1), end_line, end_column)
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return _diagnostic(source, str(exc) or type(exc).__name__, 1, 1)
-    return None
 
 
 _LIBCST_POSITION = re.compile(r"error at (\d+):(\d+)")

@@ -1,43 +1,34 @@
 """The engine: checks a snippet through the static stages and hands execution to sessions.
 
-check: parse -> policy -> types. A stage that finds an error stops the pipeline and reports
-all it found; later stages are reported as skipped. ``session()`` gives a sandboxed session
-whose ``run`` is this check followed by execution (engine/session.py).
+check: parse -> policy -> types (engine/checks.py), run in check workers under a budget
+(engine/checkpool.py). ``session()`` gives a sandboxed session whose ``run`` is this check
+followed by execution (engine/session.py).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from engine import codes
-from engine.diagnostics import Diagnostic, Severity, Stage, line_of
+from engine.catalog import ToolCatalog
+from engine.checkpool import CheckPool, acquire_pool, release_pool
+from engine.checks import CheckSpec, with_skipped
+from engine.diagnostics import Stage
 from engine.errors import SandboxUnavailableError
-from engine.parse import ParsedSnippet, parse
-from engine.policy.check import check_policy, check_source_size
+from engine.policy.check import check_source_size
 from engine.policy.model import Policy
-from engine.policy.rules import PolicyContext
 from engine.results import CheckReport, RunResult, StageReport, StageStatus
 from engine.stubs import render_prompt_view, render_stubs
 from engine.tools import Tool, ToolRegistry
-from engine.typecheck.context import Binding, SessionContext, module_alias
+from engine.typecheck.context import SessionContext
 
 if TYPE_CHECKING:
     from engine.sandbox.zygote import Zygote
     from engine.session import Session
-    from engine.typecheck.checker import TypeChecker
-
-
-def _too_deep(source: str) -> Diagnostic:
-    entry = codes.get("P151")
-    return Diagnostic(stage=Stage.POLICY, code=entry.code, rule=entry.rule,
-                      message="the code nests too deeply to be analysed", line=1, column=1,
-                      source_line=line_of(source, 1), hint=entry.hint)
 
 
 Isolation = Literal["seccomp", "unsafe-no-seccomp"]
@@ -60,16 +51,21 @@ class Engine:
         check_policy: bool = True,
         check_types: bool = True,
         isolation: Isolation = "seccomp",
+        check_workers: int = 2,
     ) -> None:
         if isolation not in ("seccomp", "unsafe-no-seccomp"):
             raise ValueError(f"unknown isolation {isolation!r}")
+        if check_workers < 1:
+            raise ValueError("check_workers must be at least 1")
         self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
         self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
         self.check_policy = check_policy
         self.check_types = check_types
         self.isolation = isolation
         self.stubs = render_stubs(self.registry)
-        self._checker: TypeChecker | None = None
+        self.check_workers = check_workers
+        self._pool: CheckPool | None = None
+        self._pool_lock = threading.Lock()
         self._zygote_handle: Zygote | None = None
         self._zygote_lock = threading.Lock()
         self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
@@ -113,6 +109,9 @@ class Engine:
         zygote = state.get("_zygote_handle")
         if zygote is not None:
             zygote.close()
+        pool = state.get("_pool")
+        if pool is not None:
+            release_pool(pool)
 
     def session(self) -> Session:
         """A new session: snippets run in it share their globals."""
@@ -133,80 +132,32 @@ class Engine:
         """The tools as the model should see them: stubs without plumbing."""
         return render_prompt_view(self.registry)
 
-    def _type_checker(self) -> TypeChecker:
-        if self._checker is None:
-            # mypy is imported only when first needed: it is large, and processes forked
-            # before this point stay small.
-            from engine.typecheck.checker import TypeChecker
-
-            self._checker = TypeChecker(self.stubs)
-        return self._checker
+    def _checks(self) -> CheckPool:
+        with self._pool_lock:
+            if self._pool is None:
+                spec = CheckSpec(policy=self.policy, tools=ToolCatalog.of(self.registry),
+                                 stubs=self.stubs, check_policy=self.check_policy,
+                                 check_types=self.check_types)
+                self._pool = acquire_pool(spec, self.check_workers)
+            return self._pool
 
     def warm_up(self) -> None:
-        """Pay the type checker's start-up (about a second) now instead of at the first check."""
-        if self.check_types:
-            self._type_checker().warm()
+        """Start a check worker now (about a second) instead of at the first check."""
+        self._checks().warm()
 
     def check(self, source: str, *, context: SessionContext | None = None) -> CheckReport:
-        """Run parse, policy and types on ``source``; ``context`` holds earlier snippets' names."""
+        """Run parse, policy and types on ``source``; ``context`` holds earlier snippets' names.
+
+        The stages run in a check worker under the policy's ``limits.check_seconds``: a
+        snippet too costly to analyse is refused (P153, T197) instead of holding this process.
+        """
         context = context or SessionContext()
-        stages: list[StageReport] = []
-
-        def finish(stage: Stage, started: float, found: Iterable[Diagnostic]) -> bool:
-            found = list(found)
-            failed = any(d.severity is Severity.ERROR for d in found)
-            status = StageStatus.FAILED if failed else StageStatus.PASSED
-            stages.append(StageReport(stage=stage, status=status,
-                                      duration_ms=(time.perf_counter() - started) * 1000))
-            return not failed
-
-        def stop(found: Iterable[Diagnostic]) -> CheckReport:
-            done = {s.stage for s in stages}
-            for stage in (Stage.PARSE, Stage.POLICY, Stage.TYPES):
-                if stage not in done:
-                    stages.append(StageReport(stage=stage, status=StageStatus.SKIPPED))
-            return CheckReport(ok=False, diagnostics=tuple(found), stages=tuple(stages))
-
-        started = time.perf_counter()
         too_large = check_source_size(source, self.policy) if self.check_policy else None
-        if too_large is not None:
-            stages.append(StageReport(stage=Stage.PARSE, status=StageStatus.SKIPPED))
-            finish(Stage.POLICY, started, [too_large])
-            return stop([too_large])
-        parsed = parse(source)
-        if not isinstance(parsed, ParsedSnippet):
-            finish(Stage.PARSE, started, [parsed])
-            return stop([parsed])
-        finish(Stage.PARSE, started, [])
-
-        if self.check_policy:
-            started = time.perf_counter()
-            ctx = PolicyContext(self.policy, self.registry, context.names, context.modules)
-            try:
-                found = check_policy(parsed, ctx)
-            except RecursionError:
-                found = [_too_deep(source)]
-            if not finish(Stage.POLICY, started, found):
-                return stop(found)
-        else:
-            stages.append(StageReport(stage=Stage.POLICY, status=StageStatus.SKIPPED))
-            found = []
-
-        bindings: tuple[Binding, ...] = ()
-        if self.check_types:
-            started = time.perf_counter()
-            report = self._type_checker().check(parsed, context)
-            found = [*found, *report.diagnostics]
-            bindings = report.bindings
-            if not finish(Stage.TYPES, started, report.diagnostics):
-                return stop(found)
-        else:
-            stages.append(StageReport(stage=Stage.TYPES, status=StageStatus.SKIPPED))
-            # Without the checker the names are still known, only their types are not.
-            bindings = tuple(Binding(n, "value", f"{module_alias('typing')}.Any", ("typing",))
-                             for n in parsed.module_bindings)
-        return CheckReport(ok=True, diagnostics=tuple(found), stages=tuple(stages),
-                           bindings=bindings)
+        if too_large is not None:  # not even worth sending to a worker
+            return CheckReport(ok=False, diagnostics=(too_large,), stages=tuple(with_skipped([
+                StageReport(stage=Stage.PARSE, status=StageStatus.SKIPPED),
+                StageReport(stage=Stage.POLICY, status=StageStatus.FAILED)])))
+        return self._checks().check(source, context)
 
     def close(self) -> None:
         for session in list(self._sessions):
@@ -215,9 +166,10 @@ class Engine:
             if self._zygote_handle is not None:
                 self._zygote_handle.close()
                 self._zygote_handle = None
-        if self._checker is not None:
-            self._checker.close()
-            self._checker = None
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            release_pool(pool)
 
     def __enter__(self) -> Engine:
         return self

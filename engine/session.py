@@ -65,6 +65,7 @@ class Session:
         self._process: SandboxProcess | None = None
         self._history: list[_Recorded] = []
         self._history_bytes = 0
+        self._replay_on = True
         self._snippets = 0
         self.context = SessionContext()
         self.closed = False
@@ -89,7 +90,8 @@ class Session:
             if self._process is None or not self._process.alive:
                 self._process = self._spawn()
             self._snippets += 1
-            broker = ToolBroker(self._engine.registry, self._limits)
+            broker = ToolBroker(self._engine.registry, self._limits,
+                                record_budget=self._record_budget)
             execution = self._process.execute(source, broker, self._snippets)
             diagnostics = list(report.diagnostics) + _runtime_diagnostics(
                 source, execution, self._limits)
@@ -101,18 +103,27 @@ class Session:
             ok = execution.outcome is not None and execution.outcome.ok
             if ok:
                 self.context = self.context.extended(report.bindings)
-                self._remember(source, broker.calls)
+                self._remember(source, broker)
             return _result(source, report, execution, broker, diagnostics, ok, restarted, lost)
 
     @property
     def _replayable(self) -> bool:
-        return (self._history_bytes <= REPLAY_BUDGET_BYTES
-                and len(self._history) <= REPLAY_MAX_SNIPPETS)
+        return self._replay_on and len(self._history) <= REPLAY_MAX_SNIPPETS
 
-    def _remember(self, source: str, calls: list[CallRecord]) -> None:
-        if not self._replayable:
-            return  # already past the budget: replay is off for this session
-        recorded = _Recorded(source, list(calls))
+    @property
+    def _record_budget(self) -> int:
+        """Bytes of tool calls the next snippet may have recorded for replay."""
+        return max(0, REPLAY_BUDGET_BYTES - self._history_bytes) if self._replay_on else 0
+
+    def _remember(self, source: str, broker: ToolBroker) -> None:
+        recorded = _Recorded(source, list(broker.calls))
+        if not (self._replayable and broker.replayable
+                and self._history_bytes + recorded.size <= REPLAY_BUDGET_BYTES):
+            # Past the budget replay is off for good: what was kept is freed, not grown.
+            self._replay_on = False
+            self._history.clear()
+            self._history_bytes = 0
+            return
         self._history.append(recorded)
         self._history_bytes += recorded.size
 
@@ -131,6 +142,7 @@ class Session:
         self.context = SessionContext()
         self._history.clear()
         self._history_bytes = 0
+        self._replay_on = True  # a fresh start: nothing recorded yet
         self._process = self._spawn()
         return lost
 
@@ -174,6 +186,9 @@ def _runtime_diagnostics(source: str, execution: Execution,
     outcome = execution.outcome
     if outcome is not None:
         return [] if outcome.error is None else [_from_child_error(source, outcome.error)]
+    if execution.killed_for == "cpu":
+        return [_whole(source, "R203", f"the snippet used more than {limits.cpu_seconds:g} s "
+                                       "of CPU and was stopped")]
     if execution.killed_for == "timeout":
         return [_whole(source, "R201", f"the snippet ran for more than "
                                        f"{limits.timeout_seconds:g} s and was stopped")]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from engine import Engine, SessionContext, Stage
+from engine import Engine, Policy, SessionContext, Stage, load_tools, render_stubs
+from engine.catalog import ToolCatalog
+from engine.checks import CheckSpec, StaticChecker
 from engine.typecheck.context import Binding
 from tests.conftest import codes_of, only
 
@@ -157,30 +161,41 @@ def test_code_after_final_answer_keeps_declared_types(users_engine: Engine) -> N
     assert {b.name: b.text for b in report.bindings}["n"] == "int"
 
 
-def test_checks_do_not_accumulate_mypy_state(users_engine: Engine) -> None:
+@pytest.fixture(scope="module")
+def in_process() -> Iterator[StaticChecker]:
+    """The stages as a check worker runs them, in this process, to look inside."""
+    registry = load_tools("examples.toolsets.users")
+    checker = StaticChecker(CheckSpec(policy=Policy.load("default"),
+                                      tools=ToolCatalog.of(registry),
+                                      stubs=render_stubs(registry)))
+    yield checker
+    checker.close()
+
+
+def test_checks_do_not_accumulate_mypy_state(in_process: StaticChecker) -> None:
     # mypy keeps exported types per expression node across updates; left alone, every
     # check's tree stayed reachable (a leak found by benchmarks/executors.py).
     for i in range(20):
-        users_engine.check(f"n = {i} + len(get_all_users())")
-    server = users_engine._type_checker()._server
+        in_process.check(f"n = {i} + len(get_all_users())")
+    server = in_process._type_checker()._server
     assert server is not None and server.fine_grained_manager is not None
     assert len(server.fine_grained_manager.manager.all_types) == 0
 
 
 def test_checker_crash_is_a_diagnostic_and_recovers(
-    users_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    in_process: StaticChecker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    checker = users_engine._type_checker()
+    checker = in_process._type_checker()
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated mypy crash")
 
     monkeypatch.setattr(checker, "_check", boom)
-    report = users_engine.check("x = 1")
+    report = in_process.check("x = 1")
     assert codes_of(report) == ["T198"] and not report.ok
     monkeypatch.undo()
-    assert users_engine.check("x = 1").ok
-    assert codes_of(users_engine.check("deactivate('x')")) == ["T101"]
+    assert in_process.check("x = 1").ok
+    assert codes_of(in_process.check("deactivate('x')")) == ["T101"]
 
 
 def test_engines_in_one_process_do_not_share_mypy_state() -> None:

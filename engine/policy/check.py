@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Sequence
 from functools import cache
 
 import libcst as cst
 
 from engine import codes
-from engine.diagnostics import Diagnostic, Stage
+from engine.diagnostics import Diagnostic, Stage, line_of
 from engine.parse import ParsedSnippet
 from engine.policy.model import Policy
 from engine.policy.rules import (
@@ -70,6 +71,42 @@ def check_source_size(source: str, policy: Policy) -> Diagnostic | None:
     )
 
 
+def check_tree_size(tree: ast.Module, source: str, policy: Policy) -> list[Diagnostic]:
+    """Nodes and nesting depth of CPython's tree of the snippet, before any costly analysis.
+
+    Counted on ``ast`` (expression contexts aside), which CPython builds in microseconds; the
+    rules and the type checker only ever see snippets within these bounds.
+    """
+    limits = policy.limits
+    nodes = 0
+    deepest: tuple[int, ast.AST] | None = None
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if depth > limits.max_depth and deepest is None:
+            deepest = (depth, node)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node)
+                     if not isinstance(child, ast.expr_context))
+    found: list[Diagnostic] = []
+    if deepest is not None:
+        line = getattr(deepest[1], "lineno", 1)
+        column = getattr(deepest[1], "col_offset", 0) + 1
+        found.append(_limit("P151", source, f"the code nests more than {limits.max_depth} "
+                                            "levels deep", line, column))
+    if nodes > limits.max_nodes:
+        found.append(_limit("P150", source, f"the snippet has {nodes} syntax nodes; the limit "
+                                            f"is {limits.max_nodes}", 1, 1))
+    return found
+
+
+def _limit(code: str, source: str, message: str, line: int, column: int) -> Diagnostic:
+    entry = codes.get(code)
+    return Diagnostic(stage=Stage.POLICY, code=code, rule=entry.rule, message=message,
+                      line=line, column=column, source_line=line_of(source, line),
+                      hint=entry.hint)
+
+
 def check_policy(snippet: ParsedSnippet, ctx: PolicyContext) -> list[Diagnostic]:
     """Every policy violation in the snippet, in source order."""
     findings = Findings(snippet)
@@ -79,9 +116,8 @@ def check_policy(snippet: ParsedSnippet, ctx: PolicyContext) -> list[Diagnostic]
     rules = [IdentifierRule(findings), imports, attributes, SyntaxRule(findings, ctx),
              FormatRule(findings)]
     snippet.module.visit(_Dispatch(rules, size))
-    size.finish()
     non_import = check_names(snippet, ctx, findings)
     aliases = {k: v for k, v in ctx.session_modules.items() if k not in snippet.module_bindings}
     aliases.update({k: v for k, v in imports.aliases.items() if k not in non_import})
-    attributes.resolve_modules(aliases, findings)
+    attributes.resolve_modules(aliases, findings, frozenset(non_import))
     return findings.diagnostics()

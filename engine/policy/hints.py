@@ -10,7 +10,7 @@ import difflib
 import re
 from collections.abc import Iterable
 
-from engine.tools import ToolRegistry
+from engine.catalog import ToolCatalog
 
 _FILES = "files are not available"
 _NETWORK = "the network is not available"
@@ -68,29 +68,29 @@ _REASONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def suggest_tools(registry: ToolRegistry, keywords: Iterable[str]) -> list[str]:
+def suggest_tools(tools: ToolCatalog, keywords: Iterable[str]) -> list[str]:
     """Tools whose name or description mentions one of the keywords, as call shapes."""
     keys = [k.lower() for k in keywords]
     if not keys:
         return []
-    found = []
-    for t in registry:
+    matching = []
+    for t in tools:
         words = set(re.split(r"[^a-z0-9]+", f"{t.name} {t.description}".lower()))
         if any(k in words or k in t.name.lower() for k in keys):
-            found.append(f"`{t.name}(...)`")
-    return found[:3]
+            matching.append(f"`{t.name}(...)`")
+    return matching[:3]
 
 
-def unavailable_hint(name: str, registry: ToolRegistry, candidates: Iterable[str]) -> str:
+def unavailable_hint(name: str, tools: ToolCatalog, candidates: Iterable[str]) -> str:
     """Why ``name`` is unavailable and what to use instead."""
     root = name.split(".", maxsplit=1)[0]
     reason, keywords = _REASONS.get(name, _REASONS.get(root, ("", ())))
-    tools = suggest_tools(registry, keywords)
+    found = suggest_tools(tools, keywords)
     parts: list[str] = []
     if reason:
         parts.append(f"`{name}` is not allowed: {reason}")
-    if tools:
-        parts.append("use the tool " + " or ".join(tools) + " instead")
+    if found:
+        parts.append("use the tool " + " or ".join(found) + " instead")
     if not parts:
         close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.75)
         if close:

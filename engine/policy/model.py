@@ -84,6 +84,13 @@ class Limits(BaseModel):
     max_literal_bytes: int = Field(
         default=1_000_000, gt=0, description="Size of a value a constant expression may build."
     )
+    check_seconds: float = Field(
+        default=2.0, gt=0,
+        description="Wall time the static checks (parse, policy, types) may spend on a snippet.",
+    )
+    check_memory_mb: int = Field(
+        default=2048, gt=0, description="Memory a check worker may add while checking."
+    )
     timeout_seconds: float = Field(default=10.0, gt=0, description="Wall time of one snippet.")
     cpu_seconds: float = Field(default=10.0, gt=0, description="CPU time of one snippet.")
     memory_mb: int = Field(default=512, gt=0, description="Memory a session may add.")

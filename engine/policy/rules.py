@@ -20,12 +20,13 @@ from libcst.metadata import (
 )
 
 from engine import codes
+from engine.catalog import ToolCatalog
 from engine.diagnostics import Diagnostic, Stage, line_of
 from engine.parse import ParsedSnippet
 from engine.policy import literals, modules
 from engine.policy.hints import unavailable_hint
 from engine.policy.model import Policy
-from engine.tools import ENGINE_NAMES, ToolRegistry
+from engine.tools import ENGINE_NAMES
 
 #: LibCST parses these keywords as names.
 _KEYWORD_CONSTANTS = frozenset({"None", "True", "False"})
@@ -36,7 +37,7 @@ class PolicyContext:
     """What the rules need besides the snippet: the policy, the tools, the session so far."""
 
     policy: Policy
-    registry: ToolRegistry
+    tools: ToolCatalog
     session_names: frozenset[str] = frozenset()
     session_modules: Mapping[str, str] = field(default_factory=dict)
 
@@ -45,8 +46,8 @@ class PolicyContext:
         return (
             _KEYWORD_CONSTANTS
             | self.policy.allowed_builtins
-            | frozenset(self.registry.names)
-            | frozenset(self.registry.type_names)
+            | frozenset(self.tools.names)
+            | frozenset(self.tools.type_names)
             | frozenset(ENGINE_NAMES)
             | self.session_names
         )
@@ -142,7 +143,7 @@ class ImportRule(cst.BatchableCSTVisitor):
             if i == 1:
                 self.findings.add(
                     node, "P101", f"module `{prefix}` cannot be imported",
-                    hint=_join(unavailable_hint(prefix, self.ctx.registry, ()),
+                    hint=_join(unavailable_hint(prefix, self.ctx.tools, ()),
                                f"allowed modules are: {allowed}"),
                 )
             else:
@@ -193,6 +194,23 @@ class ImportRule(cst.BatchableCSTVisitor):
                 self.aliases[bound] = sub
 
 
+def _root_name(node: cst.BaseExpression) -> str | None:
+    """The name an attribute/subscript chain starts from (``a`` in ``a.b[0].c``)."""
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _attributes_in(target: cst.BaseExpression) -> Iterator[cst.Attribute]:
+    if isinstance(target, cst.Attribute):
+        yield target
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _attributes_in(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _attributes_in(target.value)
+
+
 def _join(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
@@ -203,32 +221,42 @@ class AttributeRule(cst.BatchableCSTVisitor):
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
         self.findings = findings
         self.policy = ctx.policy
+        #: names that hold objects shared with the rest of the process
+        self.shared = (ctx.policy.allowed_builtins | frozenset(ctx.tools.names)
+                       | frozenset(ctx.tools.type_names) | frozenset(ENGINE_NAMES))
         #: attribute chains whose base is a plain name, resolved against module aliases later
         self.chains: list[cst.Attribute] = []
         #: attribute nodes that are written (assigned, augmented, deleted)
         self.written: list[cst.Attribute] = []
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        name = node.attr.value
+        self._read(node.attr)
+        if isinstance(node.value, (cst.Name, cst.Attribute)):
+            self.chains.append(node)
+
+    def visit_MatchKeywordElement(self, node: cst.MatchKeywordElement) -> None:
+        # `case str(format=f)` reads `.format` with no attribute node in sight.
+        self._read(node.key)
+
+    def _read(self, attr: cst.Name) -> None:
+        name = attr.value
+        node = attr
         attributes = self.policy.attributes
         if is_dunder(name):
             if name not in attributes.allow_dunder:
                 self.findings.add(
-                    node.attr, "P120", f"attribute `{name}` is not allowed",
+                    node, "P120", f"attribute `{name}` is not allowed",
                     hint="double-underscore attributes reach interpreter internals; use the "
                     "object's public fields and methods",
                 )
             return
         if name in self.policy.denied_attributes:
-            self.findings.add(node.attr, "P121", f"attribute `{name}` is not allowed",
+            self.findings.add(node, "P121", f"attribute `{name}` is not allowed",
                               hint="frame, code and generator internals are out of reach")
             return
         if name.startswith("_") and not attributes.allow_private:
-            self.findings.add(node.attr, "P122", f"attribute `{name}` is private",
+            self.findings.add(node, "P122", f"attribute `{name}` is private",
                               hint="use the public fields and methods (no leading underscore)")
-            return
-        if isinstance(node.value, (cst.Name, cst.Attribute)):
-            self.chains.append(node)
 
     def _written(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Attribute):
@@ -251,14 +279,49 @@ class AttributeRule(cst.BatchableCSTVisitor):
     def visit_Del(self, node: cst.Del) -> None:
         self._written(node.target)
 
-    def resolve_modules(self, aliases: Mapping[str, str], findings: Findings) -> None:
-        """Check module-valued attributes and module writes once all imports are known."""
+    def _never_written(self, target: cst.BaseExpression, where: str) -> None:
+        for found in _attributes_in(target):
+            self.findings.add(found, "P124",
+                              f"`{_dotted(found) or found.attr.value}` is the target of {where}; "
+                              "only names can be",
+                              hint="loop over a name and assign the attribute in the body")
+
+    def visit_For(self, node: cst.For) -> None:
+        self._never_written(node.target, "a `for` loop")
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._never_written(node.target, "a comprehension")
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._never_written(node.asname.name, "`with ... as`")
+
+    def resolve_modules(self, aliases: Mapping[str, str], findings: Findings,
+                        rebound: frozenset[str] = frozenset()) -> None:
+        """Check module-valued attributes and shared-object writes once imports are known.
+
+        ``rebound``: names the snippet binds to values of its own (they no longer hold a
+        builtin or a tool).
+        """
         for node in self.written:
             base = node.value
             if isinstance(base, cst.Name) and base.value in aliases:
                 findings.add(node, "P123",
                              f"`{_dotted(node)}` is an attribute of a module and cannot be changed",
                              hint="store the value in a variable of your own instead")
+                continue
+            root = _root_name(base)
+            if root is None:
+                continue
+            if root in aliases:
+                what = f"the module `{aliases[root]}`"
+            elif root in self.shared and root not in rebound:
+                what = f"`{root}`, which is shared with the rest of the process"
+            else:
+                continue
+            findings.add(node, "P124",
+                         f"`{_dotted(node) or node.attr.value}` belongs to {what} and cannot be "
+                         "changed")
         for node in self.chains:
             parts = _dotted(node).split(".")
             if not parts[0] or parts[0] not in aliases:
@@ -420,6 +483,12 @@ class FormatRule(cst.BatchableCSTVisitor):
             self.findings.add(func.value, "P140",
                               f"the format field `{{{name}}}` reaches into an attribute or item")
 
+    def visit_MatchKeywordElement(self, node: cst.MatchKeywordElement) -> None:
+        if node.key.value in _FORMAT_METHODS:
+            self.findings.add(node.key, "P141",
+                              f"`.{node.key.value}` is read by a class pattern instead of being "
+                              "called on a literal")
+
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value in _FORMAT_METHODS and node not in self._checked:
             self.findings.add(node.attr, "P141",
@@ -427,26 +496,19 @@ class FormatRule(cst.BatchableCSTVisitor):
 
 
 class SizeRule:
-    """Bounds on the syntax tree (nodes, depth) and on the values constants build.
+    """Bounds on the values constant expressions build (``10**10**10``, ``'a' * 10**9``).
 
     Not a visitor of its own: its hooks run around every node of the batched traversal.
+    The tree's node count and depth are bounded earlier, on CPython's cheaper tree
+    (``policy.check.check_tree_size``).
     """
 
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
         self.findings = findings
         self.limits = ctx.policy.limits
-        self.nodes = 0
-        self.depth = 0
         self._flagged: cst.CSTNode | None = None
-        self._depth_flagged = False
 
     def before_visit(self, node: cst.CSTNode) -> None:
-        self.nodes += 1
-        self.depth += 1
-        if self.depth > self.limits.max_depth and not self._depth_flagged:
-            self._depth_flagged = True
-            self.findings.add(node, "P151",
-                              f"the code nests more than {self.limits.max_depth} levels deep")
         if isinstance(node, cst.BinaryOperation) and self._flagged is None:
             sized = literals.estimate(node)
             if sized is not None and sized.nbytes > self.limits.max_literal_bytes:
@@ -458,15 +520,8 @@ class SizeRule:
                 )
 
     def after_leave(self, node: cst.CSTNode) -> None:
-        self.depth -= 1
         if node is self._flagged:
             self._flagged = None
-
-    def finish(self) -> None:
-        if self.nodes > self.limits.max_nodes:
-            self.findings.add(self.findings.snippet.module, "P150",
-                              f"the snippet has {self.nodes} syntax nodes; the limit is "
-                              f"{self.limits.max_nodes}")
 
 
 def _human(n: int) -> str:
@@ -516,5 +571,5 @@ def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) 
                              hint="double-underscore names reach interpreter internals")
                 continue
             findings.add(access.node, "P110", f"`{name}` is not available",
-                         hint=unavailable_hint(name, ctx.registry, candidates))
+                         hint=unavailable_hint(name, ctx.tools, candidates))
     return non_import

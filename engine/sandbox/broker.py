@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import from_json
+from pydantic_core import from_json, to_json
 
 from engine.errors import SandboxUnavailableError, ToolArgumentError, ToolResultError
 from engine.policy.model import Limits
@@ -35,6 +35,10 @@ from engine.sandbox.zygote import Spawned, Zygote
 from engine.tools import ToolRegistry
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+#: How often the parent looks at a running child's CPU time, and the slack it allows past the
+#: snippet's budget before it kills (the kernel's own limit normally acts first).
+_WATCH_SECONDS = 0.25
+_CPU_GRACE = 1.5
 
 
 @dataclass(frozen=True)
@@ -50,24 +54,37 @@ class CallRecord:
 
 
 class ToolBroker:
-    """Serves one snippet's tool calls: validate, call, validate, serialise."""
+    """Serves one snippet's tool calls: validate, call, validate, serialise.
+
+    Every limit is enforced here whatever the child claims: the number of calls, the size of
+    arguments and results, and the bytes kept for replay (``record_budget``: past it, calls
+    are recorded without their payloads and the snippet cannot be replayed).
+    """
 
     def __init__(self, registry: ToolRegistry, limits: Limits,
-                 replay: list[CallRecord] | None = None) -> None:
+                 replay: list[CallRecord] | None = None, *,
+                 record_budget: int = 64 * 1024 * 1024) -> None:
         self.registry = registry
         self.limits = limits
         self.calls: list[CallRecord] = []
         self._replay = list(replay) if replay is not None else None
         self.diverged = False
+        self.record_budget = record_budget
+        self.recorded_bytes = 0
+        self.replayable = True
+        self.stopped: str | None = None  # why a LIMIT reply told the child to stop
 
     def handle(self, payload: bytes) -> bytes:
         """The reply to one TOOL_CALL payload. Never raises for what a payload holds: a
         malformed call is answered as bad arguments; only framing errors are the caller's."""
+        if self.stopped is not None:
+            # An honest child stops at a LIMIT reply (it raises an uncatchable stop).
+            raise ProtocolError(f"a tool call after the child was told to stop ({self.stopped})")
         started = time.perf_counter()
         if len(payload) > self.limits.max_tool_argument_bytes + _CALL_OVERHEAD:
             message = (f"the arguments are {len(payload)} bytes; the limit is "
                        f"{self.limits.max_tool_argument_bytes}")
-            return _error_reply(ToolStatus.LIMIT, "R206", message)
+            return self._stop(_error_reply(ToolStatus.LIMIT, "R206", message), message)
         request = _decode(payload)
         if not (isinstance(request, dict) and isinstance(request.get("tool"), str)
                 and isinstance(request.get("args"), list)
@@ -75,13 +92,32 @@ class ToolBroker:
             return _error_reply(ToolStatus.BAD_ARGUMENTS, None,
                                 "the tool call could not be decoded (arguments must be data)")
         name = request["tool"]
+        if len(self.calls) >= self.limits.max_tool_calls:
+            message = f"more than {self.limits.max_tool_calls} tool calls in one snippet"
+            return self._stop(_error_reply(ToolStatus.LIMIT, "R205", message), message)
         arguments = json.dumps([request["args"], request["kwargs"]], sort_keys=True).encode()
         if self._replay is not None:
             return self._replayed(name, arguments)
         status, reply, error = self._call(name, request["args"], request["kwargs"])
-        self.calls.append(CallRecord(name, arguments, status, reply,
-                                     (time.perf_counter() - started) * 1000, error))
+        self._record(CallRecord(name, arguments, status, reply,
+                                (time.perf_counter() - started) * 1000, error))
+        if status is ToolStatus.LIMIT:
+            self.stopped = error or "a limit"
         return reply
+
+    def _stop(self, reply: bytes, why: str) -> bytes:
+        self.stopped = why
+        return reply
+
+    def _record(self, record: CallRecord) -> None:
+        size = len(record.arguments) + len(record.reply)
+        if self.replayable and self.recorded_bytes + size <= self.record_budget:
+            self.recorded_bytes += size
+        else:  # keep what the result reports, not the payloads: replay is off
+            self.replayable = False
+            record = CallRecord(record.tool, b"", record.status, b"", record.duration_ms,
+                                record.error)
+        self.calls.append(record)
 
     def _replayed(self, name: str, arguments: bytes) -> bytes:
         assert self._replay is not None
@@ -92,13 +128,12 @@ class ToolBroker:
                                 "replay diverged from the recorded tool calls")
         record = self._replay.pop(0)
         self.calls.append(record)
+        if record.status is ToolStatus.LIMIT:
+            self.stopped = record.error or "a limit"
         return record.reply
 
     def _call(self, name: str, args: list[Any], kwargs: dict[str, Any]
               ) -> tuple[ToolStatus, bytes, str | None]:
-        if len(self.calls) >= self.limits.max_tool_calls:
-            message = f"more than {self.limits.max_tool_calls} tool calls in one snippet"
-            return ToolStatus.LIMIT, _error_reply(ToolStatus.LIMIT, "R205", message), message
         if name not in self.registry:
             message = f"there is no tool named {name!r}"
             reply = _error_reply(ToolStatus.BAD_ARGUMENTS, None, message)
@@ -151,6 +186,12 @@ def _error_reply(status: ToolStatus, code: str | None, message: str) -> bytes:
     return bytes([status]) + json.dumps(body).encode()
 
 
+#: Bounds on what a child reports about an error (the child keeps within them; more is a lie).
+MESSAGE_CHARS = 2_000
+TRACEBACK_CHARS = 16_000
+#: Slack over ``max_output_bytes`` for the truncation marker.
+_MARKER_CHARS = 200
+
 #: The codes a child may report about its own snippet; the others are the parent's to give.
 CHILD_CODES = frozenset({"R101", "R102", "R103", "R202", "R204", "R205", "R206", "R209",
                          "R210"})
@@ -160,13 +201,13 @@ class ChildError(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     code: str
-    type: str | None = None
-    message: str = Field(max_length=100_000)
+    type: str | None = Field(default=None, max_length=MESSAGE_CHARS)
+    message: str = Field(max_length=MESSAGE_CHARS)
     line: int | None = Field(default=None, ge=1)
     column: int | None = Field(default=None, ge=1)
     end_line: int | None = Field(default=None, ge=1)
     end_column: int | None = Field(default=None, ge=1)
-    traceback: str | None = None
+    traceback: str | None = Field(default=None, max_length=TRACEBACK_CHARS)
 
     @field_validator("code")
     @classmethod
@@ -190,11 +231,32 @@ class ChildOutcome(BaseModel):
     stderr: str = ""
     truncated: bool = False
     output_bytes: int = Field(default=0, ge=0)
-    names: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list, max_length=10_000)
     tool_calls: int = Field(default=0, ge=0)
     cpu_ms: float = Field(default=0.0, ge=0)
     process_cpu_s: float = Field(default=0.0, ge=0)
     peak_memory_bytes: int = Field(default=0, ge=0)
+
+
+def _outcome_within(outcome: ChildOutcome, limits: Limits) -> None:
+    """The parent's own check of what the child reports against the policy's limits."""
+    for stream in (outcome.stdout, outcome.stderr):
+        if len(stream) > limits.max_output_bytes + _MARKER_CHARS:
+            raise ProtocolError(f"{len(stream)} characters of output; the limit is "
+                                f"{limits.max_output_bytes}")
+    if outcome.tool_calls > limits.max_tool_calls:
+        raise ProtocolError(f"{outcome.tool_calls} tool calls reported")
+    if any(len(name) > 1_000 for name in outcome.names):
+        raise ProtocolError("an implausible name")
+    if outcome.value is not None:
+        size = len(to_json(outcome.value))
+        if size > max(limits.max_answer_bytes, _REPR_BYTES):
+            raise ProtocolError(f"a value of {size} bytes; the limit is "
+                                f"{limits.max_answer_bytes}")
+
+
+#: A value that is not data is reported as its repr, cut to 1,000 characters.
+_REPR_BYTES = 4_100
 
 
 @dataclass
@@ -228,6 +290,7 @@ class SandboxProcess:
         os.set_blocking(self._from_child, False)
         os.set_blocking(self._to_child, False)  # a child that stops reading cannot block us
         self._reader = FrameReader(self._from_child, max_frame)
+        self._raise_hard = True  # until the kernel says this process may not
         self.alive = True
         try:
             kind, _ = self._reader.read(deadline=time.monotonic() + 30)
@@ -249,22 +312,53 @@ class SandboxProcess:
         except (OSError, IndexError, ValueError):
             return 0.0
 
-    def _grant_cpu(self) -> None:
-        """Give this snippet its own CPU budget on top of what the session has used."""
-        soft = int(self._cpu_seconds() + self.limits.cpu_seconds + 0.999)
-        with contextlib.suppress(OSError, ValueError):  # gone: the run will notice
-            resource.prlimit(self.pid, resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+    def _grant_cpu(self) -> float:
+        """Give this snippet its own CPU budget on top of what the session has used.
+
+        The hard limit is one second past the soft one, so a snippet that ignores or blocks
+        SIGXCPU is still killed by the kernel. Raising a hard limit again for the next snippet
+        needs privilege (CAP_SYS_RESOURCE); without it the hard limit stays open and the
+        parent's own watchdog (``execute``) does the killing. Returns the CPU used so far.
+        """
+        used = self._cpu_seconds()
+        soft = int(used + self.limits.cpu_seconds + 0.999)
+        hard = soft + 1 if self._raise_hard else resource.RLIM_INFINITY
+        try:
+            resource.prlimit(self.pid, resource.RLIMIT_CPU, (soft, hard))
+        except PermissionError:
+            self._raise_hard = False
+            with contextlib.suppress(OSError, ValueError):
+                resource.prlimit(self.pid, resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        except (OSError, ValueError):
+            pass  # gone: the run will notice
+        return used
+
+    def _signal(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, OSError):
+            signal.pidfd_send_signal(self._pidfd, signum)
 
     def execute(self, source: str, broker: ToolBroker, snippet_id: int) -> Execution:
         started = time.monotonic()
         deadline = started + self.limits.timeout_seconds
         execution = Execution()
-        self._grant_cpu()
+        self._signal(signal.SIGCONT)  # frozen since its last snippet
+        cpu_start = self._grant_cpu()
+        cpu_limit = cpu_start + self.limits.cpu_seconds + _CPU_GRACE
         try:
             write_frame(self._to_child, Kind.RUN,
                         json.dumps({"id": snippet_id, "source": source}).encode(), deadline)
             while True:
-                kind, payload = self._reader.read(deadline)
+                try:
+                    kind, payload = self._reader.read(min(deadline,
+                                                          time.monotonic() + _WATCH_SECONDS))
+                except Timeout:
+                    if time.monotonic() >= deadline:
+                        raise
+                    if self._cpu_seconds() > cpu_limit:
+                        execution.killed_for = "cpu"
+                        self.kill()
+                        break
+                    continue
                 if kind is Kind.TOOL_CALL:
                     reply = broker.handle(payload)
                     if time.monotonic() > deadline:
@@ -278,7 +372,11 @@ class SandboxProcess:
                                             ) from None
                     if outcome.id != snippet_id:
                         raise ProtocolError("an outcome for another snippet")
+                    _outcome_within(outcome, self.limits)
                     execution.outcome = outcome
+                    # Frozen until its next snippet: nothing a snippet left behind (a signal
+                    # handler, a timer) runs while the session is idle.
+                    self._signal(signal.SIGSTOP)
                     break
                 else:
                     raise ProtocolError(f"unexpected {kind.name} frame")

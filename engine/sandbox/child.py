@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
-import json
 import os
 import resource
 import sys
@@ -21,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from pydantic import TypeAdapter
-from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
+from pydantic_core import PydanticSerializationError, from_json, to_json, to_jsonable_python
 
 from engine.sandbox.protocol import FrameReader, Kind, ToolStatus, write_frame
 from engine.sandbox.spec import SandboxSpec, ToolSpec, build_types, evaluate_type
@@ -136,7 +135,7 @@ class Channel:
         status, body = reply[0], reply[1:]
         if status == ToolStatus.OK:
             return adapter.validate_json(body)
-        error = json.loads(body)
+        error = from_json(body)
         if status == ToolStatus.TOOL_ERROR:
             raise ToolError(f"{name}() failed: {error['type']}: {error['message']}")
         if status == ToolStatus.BAD_ARGUMENTS:
@@ -279,31 +278,17 @@ class Executor:
         before = dict(self.namespace)
         sys.stdout, sys.stderr = self.stdout, self.stderr
         cpu_start = time.process_time()
-        outcome: dict[str, Any] = {"ok": True, "final": False, "value": None, "error": None}
         try:
-            body, last = _compile(source)
-            exec(body, self.namespace)
-            if last is not None:
-                result = eval(last, self.namespace)
-                if result is not None:
-                    outcome["value"] = _jsonable(result, self.limits.max_answer_bytes)
-        except _FinalAnswer as done:
-            outcome["final"] = True
-            try:
-                outcome["value"] = _answer(done.value, self.limits.max_answer_bytes)
-            except ValueError as exc:
-                outcome.update(ok=False, error=_error("R209", str(exc), None, source))
-        except _Stop as stop:
-            outcome.update(ok=False, error=_error(stop.code, stop.message, None, source))
-        except BaseException as exc:  # the snippet's own failure, whatever it is
-            outcome.update(ok=False, error=_exception_error(exc, source))
+            outcome = self._execute(source)
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         if not outcome["ok"]:
             self.namespace.clear()
             self.namespace.update(before)
+        # Keys of a namespace a snippet could reach through frames need not be strings.
         changed = sorted(k for k, v in self.namespace.items()
-                         if not k.startswith("__") and (k not in before or before[k] is not v))
+                         if type(k) is str and not k.startswith("__")
+                         and (k not in before or before[k] is not v))
         usage = resource.getrusage(resource.RUSAGE_SELF)
         outcome.update(
             stdout=self.stdout.getvalue(), stderr=self.stderr.getvalue(),
@@ -316,10 +301,49 @@ class Executor:
         )
         return outcome
 
+    def _execute(self, source: str) -> dict[str, Any]:
+        """Run the snippet and turn what it produced into data.
+
+        Everything that can run snippet code happens in here, under the snippet's limits and
+        with its output captured: the snippet itself, and also serialising its answer (a
+        generator runs), describing its exception (``__str__`` runs) or its value (``__repr__``
+        runs). Nothing a snippet defines or passes runs anywhere else in this process.
+        """
+        limit = self.limits.max_answer_bytes
+        try:
+            body, last = _compile(source)
+            exec(body, self.namespace)
+            value = None
+            if last is not None:
+                result = eval(last, self.namespace)
+                if result is not None:
+                    value = _jsonable(result, limit)
+            return {"ok": True, "final": False, "value": value, "error": None}
+        except _FinalAnswer as done:
+            try:
+                return {"ok": True, "final": True, "value": _answer(done.value, limit),
+                        "error": None}
+            except ValueError as exc:
+                return _failed(_error("R209", str(exc), None, source))
+            except _Stop as stop:
+                return _failed(_error(stop.code, stop.message, None, source))
+            except BaseException as exc:  # the answer's own code failed while it was encoded
+                return _failed(_exception_error(exc, source))
+        except _Stop as stop:
+            return _failed(_error(stop.code, stop.message, None, source))
+        except BaseException as exc:  # the snippet's own failure, whatever it is
+            return _failed(_exception_error(exc, source))
+
+
+def _failed(error: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": False, "final": False, "value": None, "error": error}
+
 
 def _compile(source: str) -> tuple[types.CodeType, types.CodeType | None]:
     """The snippet's code; a trailing expression is compiled apart so its value is kept."""
-    tree = ast.parse(source, SNIPPET_FILENAME)
+    # compile() itself, not ast.parse(): the trusted side calls only builtins here.
+    tree = compile(source, SNIPPET_FILENAME, "exec", ast.PyCF_ONLY_AST)
+    assert isinstance(tree, ast.Module)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         trailing = tree.body.pop()
@@ -333,59 +357,109 @@ def _jsonable(value: Any, limit: int) -> Any:
     try:
         return _answer(value, limit)
     except ValueError:
-        text = repr(value)
+        text = _text(repr, value, f"<{_type_name(value)} object>")
         return text if len(text) <= 1000 else text[:1000] + "…"
 
 
 def _answer(value: Any, limit: int) -> Any:
     try:
         data = to_jsonable_python(value)
-    except PydanticSerializationError:
-        raise ValueError(
-            f"the final answer must be data (str, number, bool, None, lists and dicts of them, "
-            f"or the tools' models), not {type(value).__name__}"
-        ) from None
-    size = len(json.dumps(data))
+        size = len(to_json(data))
+    except PydanticSerializationError as exc:
+        if "surrogates not allowed" not in str(exc):
+            raise ValueError(
+                f"the final answer must be data (str, number, bool, None, lists and dicts of "
+                f"them, or the tools' models), not {_type_name(value)}"
+            ) from None
+        data = _without_surrogates(data)
+        size = len(to_json(data))
     if size > limit:
         raise ValueError(f"the final answer is {size} bytes of JSON; the limit is {limit}")
     return data
 
 
+def _without_surrogates(data: Any) -> Any:
+    """Plain JSON data (as pydantic-core builds it) with lone surrogates made ``?``."""
+    if type(data) is str:
+        return data.encode("utf-8", "replace").decode("utf-8")
+    if type(data) is list:
+        return [_without_surrogates(item) for item in data]
+    if type(data) is dict:
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in data.items()}
+    return data
+
+
+def _type_name(value: Any) -> str:
+    """The name of a value's class; a class can make even that run code, so it is guarded."""
+    name = _text(lambda v: type(v).__name__, value, "object")
+    return name if name.isidentifier() else "object"
+
+
+def _text(render: Callable[[Any], Any], value: Any, fallback: str) -> str:
+    """``render(value)`` as a string of at most _MESSAGE_LIMIT characters, or ``fallback``.
+
+    ``str(exc)`` and ``repr(x)`` run the snippet's own methods: they may raise anything, return
+    a non-string, or print; none of that may reach the trusted code that asked.
+    """
+    try:
+        text = render(value)
+    except BaseException:
+        return fallback
+    if type(text) is not str:
+        return fallback
+    return text[:_MESSAGE_LIMIT]
+
+
 def _error(code: str, message: str, exc: BaseException | None, source: str) -> dict[str, Any]:
-    where = _innermost(exc) if exc is not None else None
+    frames = _snippet_frames(exc) if exc is not None else []
+    where = frames[-1] if frames else None
     return {
         "code": code,
-        "type": type(exc).__name__ if exc is not None else None,
+        "type": _type_name(exc) if exc is not None else None,
         "message": message[:_MESSAGE_LIMIT],
         "line": where.lineno if where else None,
         "column": (where.colno or 0) + 1 if where else None,
         "end_line": where.end_lineno if where else None,
         "end_column": (where.end_colno or 0) + 1 if where and where.end_colno else None,
-        "traceback": _traceback_text(exc, source) if exc is not None else None,
+        "traceback": _traceback_text(exc, frames, source) if exc is not None else None,
     }
 
 
 def _snippet_frames(exc: BaseException) -> list[traceback.FrameSummary]:
-    # extract_tb keeps column positions; looking up "<snippet>" lines reads no file.
-    return [f for f in traceback.extract_tb(exc.__traceback__)
-            if f.filename == SNIPPET_FILENAME]
+    # extract_tb keeps column positions; looking up "<snippet>" lines reads no file. The
+    # traceback is read from the exception object, which the snippet may have made strange.
+    try:
+        slot: Any = BaseException.__dict__["__traceback__"]
+        tb = slot.__get__(exc)  # the real slot, not a property the snippet's class defines
+        return [f for f in traceback.extract_tb(tb) if f.filename == SNIPPET_FILENAME]
+    except BaseException:
+        return []
 
 
-def _innermost(exc: BaseException) -> traceback.FrameSummary | None:
-    frames = _snippet_frames(exc)
-    return frames[-1] if frames else None
+#: Frames kept at each end of a long traceback, and the size of one quoted source line.
+_TRACEBACK_ENDS = 10
+_TRACEBACK_LINE = 200
+_TRACEBACK_CHARS = 15_000  # the parent refuses more (broker.TRACEBACK_CHARS)
 
 
-def _traceback_text(exc: BaseException, source: str) -> str:
+def _traceback_text(exc: BaseException, frames: list[traceback.FrameSummary],
+                    source: str) -> str:
+    """The snippet-only traceback, bounded: deep recursion keeps its first and last frames."""
     lines = source.splitlines()
     out = ["Traceback (most recent call last):"]
-    for frame in _snippet_frames(exc):
-        where = "<module>" if frame.name == "<module>" else frame.name
+    shown = frames
+    if len(frames) > 2 * _TRACEBACK_ENDS:
+        shown = [*frames[:_TRACEBACK_ENDS], *frames[-_TRACEBACK_ENDS:]]
+    for index, frame in enumerate(shown):
+        if index == _TRACEBACK_ENDS and len(shown) < len(frames):
+            out.append(f"  [... {len(frames) - len(shown)} more frames ...]")
+        where = "<module>" if frame.name == "<module>" else frame.name[:_TRACEBACK_LINE]
         out.append(f"  line {frame.lineno}, in {where}")
         if frame.lineno and 1 <= frame.lineno <= len(lines):
-            out.append(f"    {lines[frame.lineno - 1].strip()}")
-    out.append(f"{type(exc).__name__}: {str(exc)[:_MESSAGE_LIMIT]}".rstrip(": "))
-    return "\n".join(out)
+            out.append(f"    {lines[frame.lineno - 1].strip()[:_TRACEBACK_LINE]}")
+    message = _text(str, exc, "")
+    out.append(f"{_type_name(exc)}: {message}".rstrip(": "))
+    return "\n".join(out)[:_TRACEBACK_CHARS]
 
 
 _EXCEPTION_CODES: dict[type[BaseException], str] = {
@@ -396,9 +470,16 @@ _EXCEPTION_CODES: dict[type[BaseException], str] = {
 }
 
 
+def _is(exc: BaseException, kind: type[BaseException]) -> bool:
+    # isinstance() consults the object's __class__, which a snippet's class can fake.
+    return issubclass(type(exc), kind)
+
+
 def _exception_error(exc: BaseException, source: str) -> dict[str, Any]:
-    code = next((c for t, c in _EXCEPTION_CODES.items() if isinstance(exc, t)), "R101")
-    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    code = next((c for t, c in _EXCEPTION_CODES.items() if _is(exc, t)), "R101")
+    name = _type_name(exc)
+    text = _text(str, exc, "")
+    message = f"{name}: {text}" if text else name
     if code == "R202":
         message = "the snippet ran out of memory (MemoryError)"
     return _error(code, message, exc, source)
@@ -413,9 +494,16 @@ def prepare(sandbox: Sandbox, in_fd: int, out_fd: int) -> Executor:
 
 
 def serve(executor: Executor) -> NoReturn:
-    """The session child's main loop: one RUN in, one DONE out, until the pipe closes."""
+    """The session child's main loop: one RUN in, one DONE out, until the pipe closes.
+
+    This loop and what it calls use only objects no snippet can reach without interpreter
+    internals the policy refuses: pydantic-core's JSON codec (Rust), the frame codec (a C
+    struct and os calls) and this module's own functions. In particular nothing here uses
+    the ``json`` module or any other module a snippet may import, whose classes are shared
+    with the snippet and could be changed by it (SECURITY.md, "the child's own loop").
+    """
     out_fd = executor.channel.out_fd
-    write_frame(out_fd, Kind.READY, json.dumps({"pid": os.getpid()}).encode())
+    write_frame(out_fd, Kind.READY, to_json({"pid": os.getpid()}))
     reader = executor.channel.reader
     while True:
         try:
@@ -424,10 +512,16 @@ def serve(executor: Executor) -> NoReturn:
             os._exit(0)  # the parent went away
         if kind is not Kind.RUN:
             os._exit(70)
-        request = json.loads(payload)
+        request = from_json(payload)
         outcome = executor.run(request["source"])
         outcome["id"] = request["id"]
-        # The standard encoder copes with what pydantic-core's refuses (lone surrogates, ints
-        # of any size); anything that is not UTF-8 becomes "?" rather than a dead session.
-        write_frame(out_fd, Kind.DONE,
-                    json.dumps(outcome, ensure_ascii=False).encode("utf-8", "replace"))
+        write_frame(out_fd, Kind.DONE, _encode_outcome(outcome))
+
+
+def _encode_outcome(outcome: dict[str, Any]) -> bytes:
+    """The DONE payload. Every value in it is plain data built by this module (the answer
+    already went through pydantic-core); text that is not UTF-8 becomes ``?``."""
+    try:
+        return to_json(outcome)
+    except PydanticSerializationError:
+        return to_json(_without_surrogates(outcome))

@@ -25,13 +25,15 @@ CHILD_IN_FD = 3
 CHILD_OUT_FD = 4
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_CAPBSET_DROP = 24
 _PR_SET_NO_NEW_PRIVS = 38
 
 SUPPORTED_MACHINES = ("x86_64", "aarch64")
 
 #: What a running interpreter needs (besides read/write on its pipes and memory mapping).
 _ALLOWED = (
-    "brk", "munmap", "mremap", "madvise",
+    "brk", "munmap", "mremap",
     "futex", "sched_yield", "getrandom",
     "clock_gettime", "clock_getres", "gettimeofday", "time", "nanosleep", "clock_nanosleep",
     "getrusage", "times",
@@ -40,6 +42,11 @@ _ALLOWED = (
     "select", "pselect6", "poll", "ppoll",  # waiting on the pipe it already has
     "close",
 )
+
+_MAP_LOCKED = 0x2000
+#: madvise() advice a process may give about its own memory (the allocator uses DONTNEED and
+#: FREE); the rest (HWPOISON, SOFT_OFFLINE, MERGEABLE, DONTFORK...) is refused.
+_MADVISE = (0, 1, 2, 3, 4, 8, 14, 15, 16, 17)  # NORMAL..DONTNEED, FREE, (NO)HUGEPAGE, (DO)DUMP
 
 # Everything else is refused with EPERM (the filter's default): open/openat, socket/connect,
 # fork/clone/execve, kill/tgkill, prlimit64, dup, ioctl, uname... so a snippet gets a clean error.
@@ -89,8 +96,13 @@ def build_filter(policy: Policy) -> Any:
         filt.add_rule(action, name, *args)
 
     no_exec = sc.Arg(2, sc.MASKED_EQ, mmap.PROT_EXEC, 0)
-    rule(sc.ALLOW, "mmap", no_exec)
+    # Never executable memory, and never locked memory: the child runs as root on some
+    # hosts, where RLIMIT_MEMLOCK alone would not bind.
+    not_locked = sc.Arg(3, sc.MASKED_EQ, _MAP_LOCKED, 0)
+    rule(sc.ALLOW, "mmap", no_exec, not_locked)
     rule(sc.ALLOW, "mprotect", no_exec)
+    for advice in _MADVISE:  # not MADV_HWPOISON and friends, which act on shared pages
+        rule(sc.ALLOW, "madvise", sc.Arg(2, sc.EQ, advice))
     for name in _ALLOWED:
         rule(sc.ALLOW, name)
     if policy.sandbox.network:
@@ -150,8 +162,40 @@ def die_with_parent() -> None:
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def drop_capabilities() -> None:
+    """No capabilities at all, now or after any exec: root in the child is an ordinary uid."""
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            last = int(f.read())
+    except (OSError, ValueError):
+        last = 40
+    for cap in range(last + 1):
+        _LIBC.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)  # EPERM without CAP_SETPCAP: nothing held
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    if _LIBC.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
 def lock_down(seccomp_filter: Any) -> None:
-    """No new privileges, then the filter: from here on the allow-list is the process's world."""
+    """No capabilities, not dumpable, no new privileges, then the filter: from here on the
+    allow-list is the process's world."""
+    drop_capabilities()
+    # Not dumpable: no core, and no other process of the same user may ptrace it or read
+    # its memory through /proc.
+    _prctl(_PR_SET_DUMPABLE, 0)
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     if seccomp_filter is not None:
         seccomp_filter.load()

@@ -27,6 +27,10 @@ class Kind(IntEnum):
     DONE = 5  # child -> parent: the snippet's outcome
 
 
+#: Looked up without calling the enum class (the enum machinery is shared Python code).
+_KINDS: dict[int, Kind] = {int(k): k for k in Kind}
+
+
 class ToolStatus(IntEnum):
     """First byte of a TOOL_RESULT payload."""
 
@@ -133,11 +137,12 @@ class FrameReader:
             raise ProtocolError(f"bad magic {bytes(magic)!r}")
         if version != VERSION:
             raise ProtocolError(f"protocol version {version}, expected {VERSION}")
-        if kind not in Kind._value2member_map_:
+        known = _KINDS.get(kind)
+        if known is None:
             raise ProtocolError(f"unknown message kind {kind}")
         if length > self.max_payload:
             raise ProtocolError(f"frame of {length} bytes exceeds the limit of {self.max_payload}")
         self._fill(HEADER.size + length, deadline)
         payload = bytes(self._buffer[HEADER.size:HEADER.size + length])
         del self._buffer[:HEADER.size + length]
-        return Kind(kind), payload
+        return known, payload

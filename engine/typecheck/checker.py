@@ -51,6 +51,7 @@ from engine.typecheck.context import (
     SessionContext,
 )
 from engine.typecheck.typetext import TypeText
+from engine.typecheck.writes import shared_writes
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,9 @@ class TypeChecker:
         with self._lock:
             try:
                 return self._check(snippet, context)
+            except MemoryError:
+                self._server = None
+                raise  # the check worker reports it as too costly and is replaced
             except Exception as exc:  # a mypy crash must not take the engine down
                 log.exception("type checker failed")
                 self._server = None
@@ -167,12 +171,37 @@ class TypeChecker:
         offset = len(prelude)
         last_line = len(source.splitlines())
         diagnostics = _diagnostics(messages, snippet.source, offset, last_line, str(self._snippet))
+        diagnostics += self._shared_writes(server, snippet.source, offset, last_line)
         bindings = self._bindings(server, names)
         if server.fine_grained_manager is not None:
             # Exported types are kept per expression node across updates: without this, every
             # check's syntax tree stays reachable (a leak of ~8 KB a check).
             server.fine_grained_manager.manager.all_types.clear()
         return TypeReport(tuple(diagnostics), bindings)
+
+    def _shared_writes(self, server: Server, source: str, offset: int,
+                       last_line: int) -> list[Diagnostic]:
+        manager = server.fine_grained_manager
+        tree = manager.graph[SNIPPET_MODULE].tree if manager is not None else None
+        if manager is None or tree is None:
+            return []
+        entry = codes.get("T130")
+        found = []
+        for write in shared_writes(tree, manager.manager.all_types):
+            line = write.line - offset
+            if not 1 <= line <= last_line:
+                continue
+            end_line = write.end_line - offset if write.end_line is not None else None
+            found.append(Diagnostic(
+                stage=Stage.TYPES, code=entry.code, rule=entry.rule,
+                message=f"`.{write.attribute}` cannot be assigned or deleted here: the object is "
+                        f"{write.target}, not an object of the snippet's own",
+                line=line, column=write.column + 1, end_line=end_line,
+                end_column=write.end_column + 1 if end_line is not None and
+                write.end_column is not None else None,
+                source_line=line_of(source, line), hint=entry.hint,
+            ))
+        return found
 
     def _bindings(self, server: Server, names: Sequence[str]) -> tuple[Binding, ...]:
         manager = server.fine_grained_manager

@@ -1,0 +1,297 @@
+"""Check workers: the static stages in separate processes, each check under a budget.
+
+A snippet can make analysis slow (mypy's inference on nested generic calls takes minutes on a
+200-byte snippet). The engine's own process must never wait for that, nor may one snippet
+hold up the checks of other sessions. So checks run in a small pool of warm worker processes
+(``engine.checkworker``); a check that runs past the policy's ``limits.check_seconds`` has its
+worker killed, the snippet gets a diagnostic (P153, or T197 in the type stage) and a new worker
+is started in the background. Several workers also let checks use every core.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import IO
+
+from engine import codes
+from engine.checks import CheckSpec, with_skipped
+from engine.checkworker import FAILED, PROGRESS, CheckReply, CheckRequest
+from engine.diagnostics import Diagnostic, Stage, line_of
+from engine.errors import EngineError
+from engine.results import CheckReport, StageReport, StageStatus
+from engine.typecheck.context import SessionContext
+
+_BOOTSTRAP = (
+    "import sys; sys.path.insert(0, sys.argv[3]); "
+    "from engine.checkworker import main; main(int(sys.argv[1]), sys.argv[2])"
+)
+
+#: How long a new worker may take to import and warm its checker.
+START_SECONDS = 60.0
+
+
+class CheckerUnavailableError(EngineError):
+    """A check worker could not be started (the message says why)."""
+
+
+class _Overrun:
+    """Why a worker gave no report: it ran past the budget, ran out of memory, or died."""
+
+    def __init__(self, stage: Stage, reason: str) -> None:
+        self.stage = stage
+        self.reason = reason
+
+
+class _Worker:
+    """One worker process, from start to kill."""
+
+    def __init__(self, spec_json: bytes) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="codeact-check-"))
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in kill()
+        engine_root = str(Path(__file__).resolve().parent.parent)
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-c", _BOOTSTRAP, str(theirs.fileno()), str(self.workdir),
+             engine_root],
+            pass_fds=[theirs.fileno()], env={}, stdin=subprocess.PIPE, cwd=self.workdir,
+            stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True,
+        )
+        theirs.close()
+        self.connection = Connection(ours.detach())
+        assert self.process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # reported when no ready message comes
+            self.process.stdin.write(spec_json)
+            self.process.stdin.close()
+
+    def ready(self, timeout: float) -> None:
+        try:
+            if not self.connection.poll(timeout):
+                raise CheckerUnavailableError(
+                    f"the check worker did not start within {timeout:g} s")
+            message = self.connection.recv_bytes()
+        except (EOFError, OSError):
+            message = FAILED + self._stderr_tail().encode()
+        if message.startswith(FAILED):
+            self.kill()
+            detail = message[1:].decode("utf-8", "replace") or "(no message)"
+            raise CheckerUnavailableError(f"the check worker failed to start: {detail}")
+
+    def _stderr_tail(self) -> str:
+        with contextlib.suppress(OSError, ValueError):
+            self._stderr.seek(0)
+            lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+            return lines[-1] if lines else ""
+        return ""
+
+    def check(self, request: bytes, budget: float) -> CheckReport | _Overrun:
+        deadline = time.monotonic() + budget
+        stage = Stage.PARSE
+        try:
+            self.connection.send_bytes(request)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self.connection.poll(remaining):
+                    return _Overrun(stage, f"ran for more than {budget:g} s")
+                message = self.connection.recv_bytes()
+                if message.startswith(PROGRESS):
+                    stage = Stage(message[1:].decode())
+                elif message.startswith(FAILED):
+                    return _Overrun(stage, "needed more memory than the policy allows")
+                else:
+                    reply = CheckReply.model_validate_json(message)
+                    return reply.report.model_copy(update={"bindings": reply.bindings})
+        except (EOFError, OSError):
+            return _Overrun(stage, "made the checker fail")
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.connection.close()
+        self._stderr.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class CheckPool:
+    """Up to ``size`` warm workers; started on demand, replaced when killed. Thread-safe."""
+
+    def __init__(self, spec: CheckSpec, *, size: int = 2) -> None:
+        if size < 1:
+            raise ValueError("a check pool needs at least one worker")
+        self.size = size
+        self.budget = spec.policy.limits.check_seconds
+        self.spec_json = spec.model_dump_json().encode()
+        self._lock = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._slots = 0  # workers running or starting
+        self._closed = False
+        self.replaced = 0  # workers killed for a snippet: a figure for tests and operators
+
+    def _start(self) -> _Worker:
+        worker = _Worker(self.spec_json)
+        try:
+            worker.ready(START_SECONDS)
+        except BaseException:
+            with self._lock:
+                self._slots -= 1
+                self._lock.notify()
+            raise
+        return worker
+
+    def _acquire(self) -> _Worker:
+        with self._lock:
+            while True:
+                if self._closed:
+                    raise CheckerUnavailableError("the engine is closed")
+                if self._idle:
+                    worker = self._idle.pop()
+                    self._busy.add(worker)
+                    return worker
+                if self._slots < self.size:
+                    self._slots += 1
+                    break
+                self._lock.wait()
+        worker = self._start()
+        with self._lock:
+            self._busy.add(worker)
+        return worker
+
+    def _release(self, worker: _Worker) -> None:
+        with self._lock:
+            self._busy.discard(worker)
+            if not self._closed:
+                self._idle.append(worker)
+                self._lock.notify()
+                return
+        worker.kill()
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill a worker and start its successor in the background; the caller goes on."""
+        with self._lock:
+            self._busy.discard(worker)
+            self.replaced += 1
+        worker.kill()
+
+        def successor() -> None:
+            try:
+                fresh = self._start()
+            except Exception:
+                return  # the next check starts one itself and reports what went wrong
+            self._release(fresh)
+
+        with self._lock:
+            if self._closed:
+                self._slots -= 1
+                return
+        threading.Thread(target=successor, name="codeact-check-start", daemon=True).start()
+
+    def warm(self) -> None:
+        """Have one worker ready (starting one takes about a second)."""
+        self._release(self._acquire())
+
+    def check(self, source: str, context: SessionContext) -> CheckReport:
+        request = CheckRequest(source=source, bindings=context.bindings)
+        worker = self._acquire()
+        outcome = worker.check(request.model_dump_json().encode(), self.budget)
+        if isinstance(outcome, CheckReport):
+            self._release(worker)
+            return outcome
+        self._replace(worker)
+        return too_costly(source, outcome.stage, outcome.reason, self.budget)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._slots -= len(idle)
+            busy = list(self._busy)
+            self._lock.notify_all()
+        for worker in idle:
+            worker.kill()
+        for worker in busy:  # their checks end as failed; _release kills them
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.process.pid, signal.SIGKILL)
+
+
+#: Engines with the same policy and tools share one pool: workers are stateless between
+#: checks, and starting one (a second of CPU) is the cost worth sharing. A pool no engine
+#: uses any more lingers briefly, for the engine that is created next with the same tools.
+LINGER_SECONDS = 30.0
+_SHARED: dict[tuple[bytes, int], tuple[CheckPool, int]] = {}
+_SHARED_LOCK = threading.Lock()
+_LINGERING: dict[tuple[bytes, int], threading.Timer] = {}
+
+
+def acquire_pool(spec: CheckSpec, size: int) -> CheckPool:
+    """The shared pool for ``spec`` (started lazily); give it back with ``release_pool``."""
+    key = (spec.model_dump_json().encode(), size)
+    with _SHARED_LOCK:
+        timer = _LINGERING.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        pool, users = _SHARED.get(key, (None, 0))
+        if pool is None:
+            pool = CheckPool(spec, size=size)
+        _SHARED[key] = (pool, users + 1)
+        return pool
+
+
+def release_pool(pool: CheckPool) -> None:
+    key = (pool.spec_json, pool.size)
+    with _SHARED_LOCK:
+        found, users = _SHARED.get(key, (None, 0))
+        if found is not pool:
+            return
+        if users > 1:
+            _SHARED[key] = (pool, users - 1)
+            return
+        timer = threading.Timer(LINGER_SECONDS, _expire, (key, pool))
+        timer.daemon = True
+        _SHARED[key] = (pool, 0)
+        _LINGERING[key] = timer
+        timer.start()
+
+
+def _expire(key: tuple[bytes, int], pool: CheckPool) -> None:
+    with _SHARED_LOCK:
+        found, users = _SHARED.get(key, (None, 0))
+        if found is not pool or users:
+            return
+        del _SHARED[key]
+        _LINGERING.pop(key, None)
+    pool.close()
+
+
+def too_costly(source: str, stage: Stage, reason: str, budget: float) -> CheckReport:
+    """The report for a snippet whose check was stopped."""
+    in_types = stage is Stage.TYPES
+    entry = codes.get("T197" if in_types else "P153")
+    label = "type check" if in_types else "policy check"
+    diagnostic = Diagnostic(
+        stage=entry.stage, code=entry.code, rule=entry.rule,
+        message=f"the snippet is too costly to check: its {label} {reason} and was stopped "
+                f"(the budget is {budget:g} s)",
+        line=1, column=1, source_line=line_of(source, 1), hint=entry.hint,
+    )
+    order = (Stage.PARSE, Stage.POLICY, Stage.TYPES)
+    failed = entry.stage
+    stages = [StageReport(stage=s, status=StageStatus.PASSED)
+              for s in order[:order.index(failed)]]
+    stages.append(StageReport(stage=failed, status=StageStatus.FAILED, duration_ms=budget * 1000))
+    return CheckReport(ok=False, diagnostics=(diagnostic,), stages=tuple(with_skipped(stages)))
+
+
+__all__ = ["CheckPool", "CheckerUnavailableError", "acquire_pool", "release_pool",
+           "too_costly"]

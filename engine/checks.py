@@ -1,0 +1,161 @@
+"""The static stages in order: parse -> policy -> types, in the process that calls them.
+
+A stage that finds an error stops the pipeline and reports all it found; later stages are
+reported as skipped. This runs without a budget, so the engine never calls it in its own
+process: it runs in check workers (``engine.checkpool``) that the engine can kill when a
+snippet is too costly to analyse. Cheap bounds (bytes, syntax nodes, depth) are applied
+before the costly analysis (LibCST's metadata, mypy's inference).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+from engine import codes
+from engine.catalog import ToolCatalog
+from engine.diagnostics import Diagnostic, Severity, Stage, line_of
+from engine.parse import ParsedSnippet, parse_cst, parse_python
+from engine.policy.check import check_policy, check_source_size, check_tree_size
+from engine.policy.model import Policy
+from engine.policy.rules import PolicyContext
+from engine.results import CheckReport, StageReport, StageStatus
+from engine.typecheck.context import Binding, SessionContext, module_alias
+
+if TYPE_CHECKING:
+    from engine.typecheck.checker import TypeChecker
+
+
+class CheckSpec(BaseModel):
+    """Everything a checker needs, as data: what a check worker is started with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    policy: Policy
+    tools: ToolCatalog
+    stubs: str
+    check_policy: bool = True
+    check_types: bool = True
+
+
+#: Called as each stage starts, so that a supervisor knows where a check ran out of budget.
+Progress = Callable[[Stage], None]
+
+
+def _too_deep(source: str) -> Diagnostic:
+    entry = codes.get("P151")
+    return Diagnostic(stage=Stage.POLICY, code=entry.code, rule=entry.rule,
+                      message="the code nests too deeply to be analysed", line=1, column=1,
+                      source_line=line_of(source, 1), hint=entry.hint)
+
+
+class StaticChecker:
+    """parse -> policy -> types for one policy and toolset, with a warm type checker."""
+
+    def __init__(self, spec: CheckSpec) -> None:
+        self.spec = spec
+        self._types: TypeChecker | None = None
+
+    def _type_checker(self) -> TypeChecker:
+        if self._types is None:
+            # mypy is imported only when first needed: it is large.
+            from engine.typecheck.checker import TypeChecker
+
+            self._types = TypeChecker(self.spec.stubs)
+        return self._types
+
+    def warm(self) -> None:
+        """Pay the type checker's start-up (about a second) now instead of at the first check."""
+        if self.spec.check_types:
+            self._type_checker().warm()
+
+    def check(self, source: str, context: SessionContext | None = None,
+              progress: Progress | None = None) -> CheckReport:
+        """Run the stages on ``source``; ``context`` holds earlier snippets' names."""
+        context = context or SessionContext()
+        spec = self.spec
+        policy = spec.policy
+        stages: list[StageReport] = []
+        announce = progress or (lambda stage: None)
+
+        def finish(stage: Stage, started: float, found: Iterable[Diagnostic]) -> bool:
+            found = list(found)
+            failed = any(d.severity is Severity.ERROR for d in found)
+            status = StageStatus.FAILED if failed else StageStatus.PASSED
+            stages.append(StageReport(stage=stage, status=status,
+                                      duration_ms=(time.perf_counter() - started) * 1000))
+            return not failed
+
+        def stop(found: Iterable[Diagnostic]) -> CheckReport:
+            return CheckReport(ok=False, diagnostics=tuple(found),
+                               stages=tuple(with_skipped(stages)))
+
+        announce(Stage.PARSE)
+        started = time.perf_counter()
+        too_large = check_source_size(source, policy) if spec.check_policy else None
+        if too_large is not None:
+            stages.append(StageReport(stage=Stage.PARSE, status=StageStatus.SKIPPED))
+            finish(Stage.POLICY, started, [too_large])
+            return stop([too_large])
+        tree = parse_python(source)
+        if not isinstance(tree, Diagnostic) and spec.check_policy:
+            too_big = check_tree_size(tree, source, policy)
+            if too_big:
+                finish(Stage.PARSE, started, [])
+                finish(Stage.POLICY, started, too_big)
+                return stop(too_big)
+        parsed = tree if isinstance(tree, Diagnostic) else parse_cst(source)
+        if not isinstance(parsed, ParsedSnippet):
+            finish(Stage.PARSE, started, [parsed])
+            return stop([parsed])
+        finish(Stage.PARSE, started, [])
+
+        found: list[Diagnostic] = []
+        if spec.check_policy:
+            announce(Stage.POLICY)
+            started = time.perf_counter()
+            ctx = PolicyContext(policy, spec.tools, context.names, context.modules)
+            try:
+                found = check_policy(parsed, ctx)
+            except RecursionError:
+                found = [_too_deep(source)]
+            if not finish(Stage.POLICY, started, found):
+                return stop(found)
+        else:
+            stages.append(StageReport(stage=Stage.POLICY, status=StageStatus.SKIPPED))
+
+        bindings: tuple[Binding, ...]
+        if spec.check_types:
+            announce(Stage.TYPES)
+            started = time.perf_counter()
+            report = self._type_checker().check(parsed, context)
+            found = [*found, *report.diagnostics]
+            bindings = report.bindings
+            if not finish(Stage.TYPES, started, report.diagnostics):
+                return stop(found)
+        else:
+            stages.append(StageReport(stage=Stage.TYPES, status=StageStatus.SKIPPED))
+            # Without the checker the names are still known, only their types are not.
+            bindings = tuple(Binding(n, "value", f"{module_alias('typing')}.Any", ("typing",))
+                             for n in parsed.module_bindings)
+        return CheckReport(ok=True, diagnostics=tuple(found), stages=tuple(stages),
+                           bindings=bindings)
+
+    def close(self) -> None:
+        if self._types is not None:
+            self._types.close()
+            self._types = None
+
+
+def with_skipped(stages: Iterable[StageReport]) -> list[StageReport]:
+    """``stages`` followed by a skipped report for each static stage that did not run."""
+    done = list(stages)
+    ran = {s.stage for s in done}
+    return done + [StageReport(stage=stage, status=StageStatus.SKIPPED)
+                   for stage in (Stage.PARSE, Stage.POLICY, Stage.TYPES) if stage not in ran]
+
+
+__all__ = ["CheckSpec", "Progress", "StaticChecker", "with_skipped"]
