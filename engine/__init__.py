@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from engine.codes import CATALOG, Code
     from engine.diagnostics import Diagnostic, Severity, Stage
     from engine.errors import (
+        CheckerUnavailableError,
         ConfigIssue,
         EngineError,
         PolicyError,
@@ -38,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "Diagnostic": "engine.diagnostics",
     "Severity": "engine.diagnostics",
     "Stage": "engine.diagnostics",
+    "CheckerUnavailableError": "engine.errors",
     "ConfigIssue": "engine.errors",
     "EngineError": "engine.errors",
     "PolicyError": "engine.errors",
@@ -69,6 +71,7 @@ __all__ = [
     "CATALOG",
     "Binding",
     "CheckReport",
+    "CheckerUnavailableError",
     "Code",
     "ConfigIssue",
     "Diagnostic",

@@ -28,7 +28,7 @@ from engine import codes
 from engine.checks import CheckSpec, with_skipped
 from engine.checkworker import FAILED, PROGRESS, CheckReply, CheckRequest
 from engine.diagnostics import Diagnostic, Stage, line_of
-from engine.errors import EngineError
+from engine.errors import CheckerUnavailableError
 from engine.results import CheckReport, StageReport, StageStatus
 from engine.typecheck.context import SessionContext
 
@@ -39,10 +39,6 @@ _BOOTSTRAP = (
 
 #: How long a new worker may take to import and warm its checker.
 START_SECONDS = 60.0
-
-
-class CheckerUnavailableError(EngineError):
-    """A check worker could not be started (the message says why)."""
 
 
 class _Overrun:
@@ -197,9 +193,19 @@ class CheckPool:
                 return
         threading.Thread(target=successor, name="codeact-check-start", daemon=True).start()
 
-    def warm(self) -> None:
-        """Have one worker ready (starting one takes about a second)."""
-        self._release(self._acquire())
+    def warm(self, workers: int = 1) -> None:
+        """Have ``workers`` workers ready (each takes about a second to start; they start
+        side by side)."""
+        wanted = min(workers, self.size)
+        held = [self._acquire()]  # the first in this thread: its failure is raised here
+        starters = [threading.Thread(target=lambda: held.append(self._acquire()), daemon=True)
+                    for _ in range(wanted - 1)]
+        for thread in starters:
+            thread.start()
+        for thread in starters:
+            thread.join()
+        for worker in held:
+            self._release(worker)
 
     def check(self, source: str, context: SessionContext) -> CheckReport:
         request = CheckRequest(source=source, bindings=context.bindings)
@@ -293,5 +299,4 @@ def too_costly(source: str, stage: Stage, reason: str, budget: float) -> CheckRe
     return CheckReport(ok=False, diagnostics=(diagnostic,), stages=tuple(with_skipped(stages)))
 
 
-__all__ = ["CheckPool", "CheckerUnavailableError", "acquire_pool", "release_pool",
-           "too_costly"]
+__all__ = ["CheckPool", "acquire_pool", "release_pool", "too_costly"]

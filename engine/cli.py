@@ -16,7 +16,12 @@ from rich.console import Console
 
 import engine
 from engine import codes, render
-from engine.errors import EngineError, PolicyError, SandboxUnavailableError
+from engine.errors import (
+    CheckerUnavailableError,
+    EngineError,
+    PolicyError,
+    SandboxUnavailableError,
+)
 from engine.pipeline import Engine
 from engine.policy.model import Policy, bundled_policy_names
 from engine.policy.prompt import render_prompt_rules
@@ -139,8 +144,10 @@ UnsafeOption = Annotated[bool, typer.Option(
     help="Run without the kernel filter where seccomp is unavailable (rlimits still apply).")]
 
 
-def _engine(registry: ToolRegistry, policy: Policy, unsafe: bool) -> Engine:
-    return Engine(registry, policy, isolation="unsafe-no-seccomp" if unsafe else "seccomp")
+def _engine(registry: ToolRegistry, policy: Policy, unsafe: bool,
+            check_workers: int = 2) -> Engine:
+    return Engine(registry, policy, isolation="unsafe-no-seccomp" if unsafe else "seccomp",
+                  check_workers=check_workers)
 
 
 @app.command()
@@ -357,25 +364,41 @@ def mcp(
     port: Annotated[int, typer.Option(help="HTTP: port to listen on.")] = 8765,
     token: Annotated[str | None, typer.Option(
         envvar="CODEACT_MCP_TOKEN",
-        help="HTTP: bearer token required on every request (needed beyond loopback).")] = None,
+        help="HTTP: one bearer token required on every request (needed beyond loopback); "
+             "its holders are one tenant.")] = None,
+    tokens: Annotated[Path | None, typer.Option(
+        help="HTTP: a TOML file with one token per tenant ([tenants] name = \"token\"); "
+             "each tenant has its own sessions and quotas.")] = None,
+    max_sessions: Annotated[int, typer.Option(min=1, help="Open sessions per tenant.")] = 16,
+    max_concurrent: Annotated[int, typer.Option(min=1, help="Calls one tenant runs at once.")]
+    = 2,
     idle_timeout: Annotated[float, typer.Option(help="Close sessions idle this long (s).")]
     = 600.0,
     unsafe_no_seccomp: UnsafeOption = False,
 ) -> None:
     """Serve the engine over MCP (stdio or streamable HTTP); needs the [mcp] extra."""
     try:
-        from engine.mcp_server import build_server, http_app
+        from engine.mcp_server import TenantLimits, TenantsFile, build_server, http_app
     except ImportError as exc:
         _usage_error(f"the MCP server needs the mcp extra: pip install "
                      f"'codeact-engine[mcp]' ({exc})")
+    tenants = None
+    if tokens is not None:
+        try:
+            tenants = TenantsFile.load(tokens)
+        except ValueError as exc:
+            _usage_error(str(exc))
     registry, loaded = _load(tools, policy)
-    eng = _engine(registry, loaded, unsafe_no_seccomp)
+    # One check worker more than a tenant may keep busy: another tenant's check never waits.
+    eng = _engine(registry, loaded, unsafe_no_seccomp, check_workers=max_concurrent + 1)
     try:
         eng.session().close()  # fail now, clearly, if the sandbox cannot run here
-    except SandboxUnavailableError as exc:
+        eng.warm_up(all_workers=True)
+    except (SandboxUnavailableError, CheckerUnavailableError) as exc:
         eng.close()
         _usage_error(str(exc))
-    server, pool = build_server(eng, idle_seconds=idle_timeout)
+    limits = TenantLimits(max_sessions=max_sessions, max_concurrent=max_concurrent)
+    server, pool = build_server(eng, idle_seconds=idle_timeout, limits=limits)
     try:
         if transport is Transport.stdio:
             server.run()
@@ -383,11 +406,11 @@ def mcp(
             import uvicorn
 
             try:
-                app = http_app(server, host=host, token=token)
+                app = http_app(server, host=host, token=token, tenants=tenants)
             except ValueError as exc:
                 _usage_error(str(exc))
-            err.print(f"codeact MCP server on http://{host}:{port}/mcp"
-                      + (" (bearer token required)" if token else ""))
+            guarded = " (bearer token required)" if token or tenants else ""
+            err.print(f"codeact MCP server on http://{host}:{port}/mcp{guarded}")
             uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         pool.close_all()

@@ -49,5 +49,9 @@ class SandboxUnavailableError(EngineError):
     """Snippets cannot be executed safely on this machine (no seccomp, not Linux...)."""
 
 
+class CheckerUnavailableError(EngineError):
+    """A check worker could not be started (the message says why)."""
+
+
 class ToolLoadError(EngineError):
     """A ``--tools`` specification could not be imported or holds no tools."""

@@ -1,32 +1,39 @@
 """An MCP server: the engine as a tool that any MCP client's model can use.
 
 Tools: ``run`` (check, then run a snippet in a named session), ``check`` (static stages only),
-``close_session``, ``list_sessions``. Resources: the generated tool stubs
+``open_session``, ``close_session``, ``list_sessions``. Resources: the generated tool stubs
 (``codeact://stubs``), the policy's plain-language rules (``codeact://rules``) and the policy
 itself (``codeact://policy``). The ``run`` tool's description is generated from the same
 registry, so the client's model learns what it may call from the tool list alone.
 
-Sessions belong to a client: over stdio the process is the client; over HTTP a client is its
-bearer token and its MCP session id (clients of the stateless protocol without a token share
-one namespace: give them distinct session names, or a token each). A session's snippets run
-one at a time whatever the client sends concurrently; sessions idle for ``idle_seconds`` are
-closed. Requires the ``mcp`` extra: ``pip install 'codeact-engine[mcp]'``.
+Sessions belong to a tenant, whom the server identifies itself: over stdio the process; over
+HTTP the bearer token it presented (``--tokens FILE`` gives each tenant its own), never a
+header or MCP session id the client chose. Each tenant has its own quotas (sessions, calls at
+once) and namespace. Within a tenant, ``open_session`` issues unguessable keys for sessions
+that only their holder can reach. A session's snippets run one at a time whatever the client
+sends concurrently; sessions idle for ``idle_seconds`` are closed. Requires the ``mcp`` extra:
+``pip install 'codeact-engine[mcp]'``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Annotated, Any
+import tomllib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import anyio
 import anyio.to_thread
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.diagnostics import Diagnostic
 from engine.policy.prompt import render_prompt_rules
@@ -37,6 +44,7 @@ if TYPE_CHECKING:
     from engine.session import Session
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_T = TypeVar("_T")
 
 
 class RunOutput(BaseModel):
@@ -67,14 +75,43 @@ class ClosedOutput(BaseModel):
     closed: bool
 
 
+class OpenedOutput(BaseModel):
+    session: str = Field(description="The new session's key: pass it as `session`.")
+
+
+#: Limits per tenant; one tenant's use never evicts, queues or slows another's sessions.
+class TenantLimits(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_sessions: int = Field(default=16, gt=0, description="Open sessions per tenant.")
+    max_concurrent: int = Field(default=2, gt=0, description="Calls a tenant runs at once.")
+    max_waiting: int = Field(default=16, ge=0, description="Calls a tenant may queue.")
+
+
+class QuotaError(Exception):
+    """A tenant asked for more than its share; the message says which limit."""
+
+
+#: Session keys the server issues start with this; names a client chooses may not.
+KEY_PREFIX = "key-"
+
+
 class SessionPool:
-    """Sessions by (client, name), reaped when idle."""
+    """Sessions by (tenant, name), each tenant within its own quota, reaped when idle.
+
+    A tenant is who the server authenticated (``tenant_of``), never what a client claims.
+    Within a tenant, sessions are addressed by a name the client chooses (``default`` when it
+    gives none) or by a key the server issued (``open``): unguessable, so a session opened by
+    key stays private even among clients that share a tenant.
+    """
 
     def __init__(self, engine: Engine, *, idle_seconds: float = 600.0,
-                 max_sessions: int = 64) -> None:
+                 limits: TenantLimits | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
         self.idle_seconds = idle_seconds
-        self.max_sessions = max_sessions
+        self.limits = limits or TenantLimits()
+        self._clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[tuple[str, str], tuple[Session, float]] = {}
         self._stop = threading.Event()
@@ -82,42 +119,73 @@ class SessionPool:
                                         daemon=True)
         self._reaper.start()
 
-    def get(self, client: str, name: str) -> Session:
-        with self._lock:
-            key = (client, name)
-            found = self._sessions.get(key)
-            if found is None:
-                if len(self._sessions) >= self.max_sessions:
-                    oldest = min(self._sessions, key=lambda k: self._sessions[k][1])
-                    self._sessions.pop(oldest)[0].close()
-                session = self.engine.session()
-            else:
-                session = found[0]
-            self._sessions[key] = (session, time.monotonic())
-            return session
+    def _count(self, tenant: str) -> int:
+        return sum(owner == tenant for owner, _ in self._sessions)
 
-    def touch(self, client: str, name: str) -> None:
+    def _create(self, tenant: str, name: str) -> Session:
         with self._lock:
-            if (client, name) in self._sessions:
-                session, _ = self._sessions[(client, name)]
-                self._sessions[(client, name)] = (session, time.monotonic())
+            if self._count(tenant) >= self.limits.max_sessions:
+                raise QuotaError(
+                    f"this client has {self.limits.max_sessions} open sessions, the limit; "
+                    "close one with close_session")
+            self._sessions[(tenant, name)] = (_PENDING, self._clock())
+        try:
+            session = self.engine.session()
+        except BaseException:
+            with self._lock:
+                self._sessions.pop((tenant, name), None)
+            raise
+        with self._lock:
+            self._sessions[(tenant, name)] = (session, self._clock())
+        return session
 
-    def names(self, client: str) -> list[str]:
+    def get(self, tenant: str, name: str) -> Session:
+        """The tenant's session ``name``; a name (not a key) is created on first use."""
         with self._lock:
-            return sorted(name for owner, name in self._sessions if owner == client)
+            found = self._sessions.get((tenant, name))
+            if found is not None and found[0] is not _PENDING:
+                self._sessions[(tenant, name)] = (found[0], self._clock())
+                return found[0]
+        if name.startswith(KEY_PREFIX):
+            raise QuotaError(f"there is no session {name!r} for this client (it was closed, "
+                             "reaped when idle, or belongs to someone else); call run without "
+                             "`session` or open_session to start a new one")
+        if found is not None:
+            raise QuotaError(f"session {name!r} is still starting; try again")
+        return self._create(tenant, name)
 
-    def close(self, client: str, name: str) -> bool:
+    def open(self, tenant: str) -> str:
+        """A new session under a key the server chose; only whoever holds the key can use it."""
+        key = KEY_PREFIX + secrets.token_urlsafe(18)
+        self._create(tenant, key)
+        return key
+
+    def touch(self, tenant: str, name: str) -> None:
         with self._lock:
-            found = self._sessions.pop((client, name), None)
-        if found is None:
-            return False
+            found = self._sessions.get((tenant, name))
+            if found is not None:
+                self._sessions[(tenant, name)] = (found[0], self._clock())
+
+    def names(self, tenant: str) -> list[str]:
+        """The tenant's sessions opened by name (keys are not listed: they are credentials)."""
+        with self._lock:
+            return sorted(name for owner, name in self._sessions
+                          if owner == tenant and not name.startswith(KEY_PREFIX))
+
+    def close(self, tenant: str, name: str) -> bool:
+        with self._lock:
+            found = self._sessions.get((tenant, name))
+            if found is None or found[0] is _PENDING:
+                return False
+            del self._sessions[(tenant, name)]
         found[0].close()
         return True
 
     def reap(self) -> int:
-        deadline = time.monotonic() - self.idle_seconds
+        deadline = self._clock() - self.idle_seconds
         with self._lock:
-            idle = [k for k, (_, used) in self._sessions.items() if used < deadline]
+            idle = [k for k, (s, used) in self._sessions.items()
+                    if used < deadline and s is not _PENDING]
             closing = [self._sessions.pop(k)[0] for k in idle]
         for session in closing:
             session.close()
@@ -130,25 +198,70 @@ class SessionPool:
     def close_all(self) -> None:
         self._stop.set()
         with self._lock:
-            sessions = [s for s, _ in self._sessions.values()]
+            sessions = [s for s, _ in self._sessions.values() if s is not _PENDING]
             self._sessions.clear()
         for session in sessions:
             session.close()
 
 
-def client_key(ctx: Context[Any, Any]) -> str:
-    """Who is calling: the process over stdio; token and MCP session id over HTTP."""
+class _Pending:
+    """Holds a session's place while it starts (outside the pool's lock)."""
+
+    def close(self) -> None:
+        return None
+
+
+_PENDING: Any = _Pending()
+
+
+class TenantGate:
+    """At most ``max_concurrent`` calls of one tenant run at once, ``max_waiting`` queue.
+
+    Waiting happens here, asynchronously, before a worker thread is taken: a tenant that
+    floods the server queues behind itself and holds no thread another tenant needs.
+    """
+
+    def __init__(self, limits: TenantLimits) -> None:
+        self.limits = limits
+        self._slots: dict[str, anyio.Semaphore] = {}
+        self._waiting: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def slot(self, tenant: str) -> AsyncIterator[None]:
+        semaphore = self._slots.setdefault(tenant, anyio.Semaphore(self.limits.max_concurrent))
+        if semaphore.value == 0 and self._waiting.get(tenant, 0) >= self.limits.max_waiting:
+            raise QuotaError(f"this client already has {self.limits.max_concurrent} calls "
+                             f"running and {self.limits.max_waiting} waiting; wait for them")
+        self._waiting[tenant] = self._waiting.get(tenant, 0) + 1
+        try:
+            await semaphore.acquire()
+        finally:
+            self._waiting[tenant] -= 1
+        try:
+            yield
+        finally:
+            semaphore.release()
+
+
+#: The header through which the HTTP front door tells the tools who is calling. Whatever a
+#: client sends under this name is dropped; the value carries a per-process secret, so a
+#: server mounted without ``http_app`` cannot be fooled by a client that sets it either.
+TENANT_HEADER = "x-codeact-tenant"
+_HEADER_SECRET = secrets.token_hex(16)
+ANONYMOUS = "anonymous"
+
+
+def tenant_of(ctx: Context[Any, Any]) -> str:
+    """Who is calling: the process over stdio; over HTTP, the tenant the front door
+    authenticated (by token), never a header or session id the client chose."""
     headers = ctx.headers
     if not headers:
         return "stdio"
-    parts = []
-    token = headers.get("authorization")
-    if token:
-        parts.append("token:" + hashlib.sha256(token.encode()).hexdigest()[:16])
-    session_id = headers.get("mcp-session-id")
-    if session_id:
-        parts.append("session:" + session_id)
-    return "/".join(parts) or "anonymous"
+    marked = headers.get(TENANT_HEADER, "")
+    secret, _, tenant = marked.partition(":")
+    if tenant and hmac.compare_digest(secret, _HEADER_SECRET):
+        return tenant
+    return ANONYMOUS
 
 
 def _run_output(name: str, result: RunResult) -> RunOutput:
@@ -165,9 +278,11 @@ def _tool_result(output: BaseModel, is_error: bool) -> CallToolResult:
 
 
 def build_server(engine: Engine, *, idle_seconds: float = 600.0,
+                 limits: TenantLimits | None = None,
                  name: str = "codeact") -> tuple[MCPServer, SessionPool]:
     """The MCP server for an engine, and its session pool (close it when done)."""
-    pool = SessionPool(engine, idle_seconds=idle_seconds)
+    pool = SessionPool(engine, idle_seconds=idle_seconds, limits=limits)
+    gate = TenantGate(pool.limits)
     stubs = engine.prompt_view.strip()
     rules = render_prompt_rules(engine.policy)
     server = MCPServer(name, instructions=(
@@ -176,20 +291,33 @@ def build_server(engine: Engine, *, idle_seconds: float = 600.0,
         f"Rules:\n{rules}"))
     run_description = (
         "Check a Python snippet (syntax, policy, types) and run it in a sandboxed session. "
-        "Names a snippet binds stay available to later snippets of the same session. End "
-        "with final_answer(value) to return a value. On failure, `diagnostics` say what to "
+        "Names a snippet binds stay available to later snippets of the same session "
+        "(`session`: a name of your choice, `default` if omitted, or a key from open_session). "
+        "End with final_answer(value) to return a value. On failure, `diagnostics` say what to "
         "fix (stage, code, line, column, message, hint).\n\n"
         f"Rules:\n{rules}\n\nTools the snippet can call (bodies omitted):\n```python\n"
         f"{stubs}\n```"
     )
 
+    async def in_session(ctx: Context[Any, Any], session: str,
+                         work: Callable[[Session], _T]) -> _T:
+        """``work`` on the caller's session, within the caller's quota, off the event loop."""
+        tenant = tenant_of(ctx)
+        try:
+            async with gate.slot(tenant):
+                target = await anyio.to_thread.run_sync(pool.get, tenant, session)
+                done = await anyio.to_thread.run_sync(work, target)
+        except QuotaError as exc:
+            raise ToolError(str(exc)) from None
+        except RuntimeError as exc:  # the session was closed under the call
+            raise ToolError(f"session {session!r}: {exc}") from None
+        pool.touch(tenant, session)
+        return done
+
     @server.tool(name="run", description=run_description)
     async def run(code: str, ctx: Context[Any, Any],
                   session: str = "default") -> Annotated[CallToolResult, RunOutput]:
-        owner = client_key(ctx)
-        target = pool.get(owner, session)
-        result = await anyio.to_thread.run_sync(target.run, code)
-        pool.touch(owner, session)
+        result = await in_session(ctx, session, lambda target: target.run(code))
         return _tool_result(_run_output(session, result), is_error=not result.ok)
 
     @server.tool(name="check", description=(
@@ -197,20 +325,32 @@ def build_server(engine: Engine, *, idle_seconds: float = 600.0,
         "the session holds. Returns the diagnostics."))
     async def check(code: str, ctx: Context[Any, Any],
                     session: str = "default") -> Annotated[CallToolResult, CheckOutput]:
-        target = pool.get(client_key(ctx), session)
-        report = await anyio.to_thread.run_sync(
-            lambda: engine.check(code, context=target.context))
+        report = await in_session(
+            ctx, session, lambda target: engine.check(code, context=target.context))
         output = CheckOutput(ok=report.ok, session=session, diagnostics=list(report.diagnostics))
         return _tool_result(output, is_error=not report.ok)
 
+    @server.tool(name="open_session", description=(
+        "Open a new session under a key the server chooses and return the key; pass it as "
+        "`session` to run and check. Only whoever holds the key can use the session."))
+    async def open_session(ctx: Context[Any, Any]) -> OpenedOutput:
+        tenant = tenant_of(ctx)
+        try:
+            async with gate.slot(tenant):
+                key = await anyio.to_thread.run_sync(pool.open, tenant)
+        except QuotaError as exc:
+            raise ToolError(str(exc)) from None
+        return OpenedOutput(session=key)
+
     @server.tool(name="close_session", description="Close a session and forget its names.")
     async def close_session(session: str, ctx: Context[Any, Any]) -> ClosedOutput:
-        closed = await anyio.to_thread.run_sync(pool.close, client_key(ctx), session)
+        closed = await anyio.to_thread.run_sync(pool.close, tenant_of(ctx), session)
         return ClosedOutput(closed=closed)
 
-    @server.tool(name="list_sessions", description="The names of this client's open sessions.")
+    @server.tool(name="list_sessions", description=(
+        "The names of this client's open sessions (sessions opened by key are not listed)."))
     async def list_sessions(ctx: Context[Any, Any]) -> SessionsOutput:
-        return SessionsOutput(sessions=pool.names(client_key(ctx)))
+        return SessionsOutput(sessions=pool.names(tenant_of(ctx)))
 
     @server.resource("codeact://stubs", name="stubs", mime_type="text/x-python",
                      description="The tools a snippet can call, as Python stubs.")
@@ -234,31 +374,88 @@ ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Any]],
                     Callable[[MutableMapping[str, Any]], Awaitable[None]]], Awaitable[None]]
 
 
-class BearerAuth:
-    """Refuses every HTTP request without ``Authorization: Bearer <token>`` (constant time)."""
+class TenantAuth:
+    """The HTTP front door: who is calling, from the bearer token alone.
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    With tokens, a request without a known ``Authorization: Bearer <token>`` gets 401; each
+    token names its tenant (every token is compared, in constant time). Without tokens every
+    client is the ``anonymous`` tenant. Either way a client's own tenant header is dropped.
+    """
+
+    def __init__(self, app: ASGIApp, tokens: Mapping[str, str]) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode()
+        self.tokens = [(f"Bearer {token}".encode(), tenant) for token, tenant in tokens.items()]
+
+    def _tenant(self, given: bytes) -> str | None:
+        found = None
+        for expected, tenant in self.tokens:
+            if hmac.compare_digest(given, expected):
+                found = tenant
+        return found
 
     async def __call__(self, scope: MutableMapping[str, Any],
                        receive: Callable[[], Awaitable[Any]],
                        send: Callable[[MutableMapping[str, Any]], Awaitable[None]]) -> None:
         if scope["type"] == "http":
-            given = dict(scope["headers"]).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
+            header = TENANT_HEADER.encode()
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != header]
+            tenant: str | None = ANONYMOUS
+            if self.tokens:
+                tenant = self._tenant(dict(scope["headers"]).get(b"authorization", b""))
+            if tenant is None:
                 await send({"type": "http.response.start", "status": 401,
                             "headers": [(b"content-type", b"application/json"),
                                         (b"www-authenticate", b"Bearer")]})
                 await send({"type": "http.response.body", "body": b'{"error":"unauthorized"}'})
                 return
+            headers.append((header, f"{_HEADER_SECRET}:{tenant}".encode()))
+            scope = {**scope, "headers": headers}
         await self.app(scope, receive, send)
 
 
-def http_app(server: MCPServer, *, host: str, token: str | None) -> ASGIApp:
-    """The streamable-HTTP app; refuses to be exposed beyond loopback without a token."""
-    if host not in LOOPBACK and not token:
+class TenantsFile(BaseModel):
+    """``--tokens FILE``: one bearer token per tenant, ``[tenants] alice = "<token>"``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenants: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")],
+                  Annotated[str, Field(min_length=16)]]
+
+    @classmethod
+    def load(cls, path: Path) -> dict[str, str]:
+        """Tenant name -> token; a clear ValueError for a bad file."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            tenants = cls.model_validate(data).tenants
+        except FileNotFoundError:
+            raise ValueError(f"no such tokens file: {path}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a TOML file ({exc})") from None
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                 for e in exc.errors())
+            raise ValueError(f"{path}: {problems}") from None
+        if not tenants:
+            raise ValueError(f"{path}: no tenants")
+        if len(set(tenants.values())) != len(tenants):
+            raise ValueError(f"{path}: two tenants share a token")
+        return tenants
+
+
+def http_app(server: MCPServer, *, host: str, token: str | None = None,
+             tenants: Mapping[str, str] | None = None) -> ASGIApp:
+    """The streamable-HTTP app behind the tenant front door.
+
+    ``token`` is one bearer token (tenant ``default``); ``tenants`` maps tenant names to
+    tokens. Without either every client is one tenant, and only loopback is allowed.
+    """
+    tokens = {token: "default"} if token else {}
+    for tenant, secret in (tenants or {}).items():
+        if secret in tokens:
+            raise ValueError(f"tenant {tenant!r} shares a token with another")
+        tokens[secret] = tenant
+    if host not in LOOPBACK and not tokens:
         raise ValueError(f"refusing to listen on {host} without a bearer token "
-                         "(--token or CODEACT_MCP_TOKEN)")
+                         "(--token, --tokens or CODEACT_MCP_TOKEN)")
     app: ASGIApp = server.streamable_http_app(host=host)
-    return BearerAuth(app, token) if token else app
+    return TenantAuth(app, tokens)

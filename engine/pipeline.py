@@ -141,9 +141,11 @@ class Engine:
                 self._pool = acquire_pool(spec, self.check_workers)
             return self._pool
 
-    def warm_up(self) -> None:
-        """Start a check worker now (about a second) instead of at the first check."""
-        self._checks().warm()
+    def warm_up(self, *, all_workers: bool = False) -> None:
+        """Start a check worker now (about a second) instead of at the first check; with
+        ``all_workers``, every worker the engine may use (a server's first concurrent checks
+        then never wait for one to start)."""
+        self._checks().warm(self.check_workers if all_workers else 1)
 
     def check(self, source: str, *, context: SessionContext | None = None) -> CheckReport:
         """Run parse, policy and types on ``source``; ``context`` holds earlier snippets' names.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import threading
@@ -21,16 +22,21 @@ from typer.testing import CliRunner
 
 from engine import Engine, Policy, load_tools
 from engine.cli import app
-from engine.mcp_server import SessionPool, build_server, http_app
+from engine.mcp_server import SessionPool, TenantLimits, build_server, http_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-0123456789"
+TENANTS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789"}
 POLICY = """
 extends = "default"
 [limits]
 timeout_seconds = 1.0
 cpu_seconds = 1.0
+check_seconds = 1.0
 """
+#: Legal under the default policy, and minutes of mypy inference: a check that must be stopped.
+COSTLY = ("x = list(map(lambda a: list(map(lambda b: list(map(lambda c: list(map(lambda d: "
+          "list(map(lambda e: e, d)), c)), b)), a)), [[[[[1]]]]]))")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +54,7 @@ def structured(result: Any) -> dict[str, Any]:
 async def exercise(session: ClientSession) -> None:
     """What every transport must do: list, run, refuse, type-check, time out, keep state."""
     tools = {t.name: t for t in (await session.list_tools()).tools}
-    assert set(tools) == {"run", "check", "close_session", "list_sessions"}
+    assert set(tools) == {"run", "check", "open_session", "close_session", "list_sessions"}
     run_tool = tools["run"]
     assert "def get_all_users() -> list[User]:" in (run_tool.description or "")
     assert run_tool.output_schema is not None
@@ -116,11 +122,13 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def http_server(policy_file: Path) -> Iterator[str]:
-    engine = Engine(load_tools("examples.toolsets.users"), Policy.load(policy_file))
-    server, pool = build_server(engine)
+    engine = Engine(load_tools("examples.toolsets.users"), Policy.load(policy_file),
+                    check_workers=3)
+    engine.warm_up(all_workers=True)
+    server, pool = build_server(engine, limits=TenantLimits(max_sessions=4, max_concurrent=2))
     port = _free_port()
-    config = uvicorn.Config(http_app(server, host="127.0.0.1", token=TOKEN), host="127.0.0.1",
-                            port=port, log_level="warning")
+    config = uvicorn.Config(http_app(server, host="127.0.0.1", token=TOKEN, tenants=TENANTS),
+                            host="127.0.0.1", port=port, log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
@@ -134,8 +142,9 @@ def http_server(policy_file: Path) -> Iterator[str]:
 
 
 @asynccontextmanager
-async def http_session(url: str, token: str = TOKEN) -> AsyncIterator[ClientSession]:
-    async with (httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"},
+async def http_session(url: str, token: str = TOKEN,
+                       headers: dict[str, str] | None = None) -> AsyncIterator[ClientSession]:
+    async with (httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}", **(headers or {})},
                                    timeout=30) as http,
                 streamable_http_client(url, http_client=http) as (read, write),
                 ClientSession(read, write) as session):
@@ -151,18 +160,145 @@ def test_http(http_server: str) -> None:
     anyio.run(main)
 
 
-def test_http_clients_cannot_see_each_other(http_server: str) -> None:
+def test_tenants_are_their_tokens(http_server: str) -> None:
     async def main() -> None:
-        async with http_session(http_server) as alice, http_session(http_server) as bob:
-            await alice.call_tool("run", {"code": "secret = 'alice'"})
-            peek = await bob.call_tool("run", {"code": "print(secret)"})
+        async with (http_session(http_server, TENANTS["alice"]) as alice,
+                    http_session(http_server, TENANTS["bob"]) as bob):
+            await alice.call_tool("run", {"code": "secret = 'alice'", "session": "t1"})
+            peek = await bob.call_tool("run", {"code": "print(secret)", "session": "t1"})
             assert peek.is_error and structured(peek)["diagnostics"][0]["code"] == "P110"
-            mine = await alice.call_tool("run", {"code": "print(secret)"})
+            mine = await alice.call_tool("run", {"code": "print(secret)", "session": "t1"})
             assert structured(mine)["stdout"] == "alice\n"
-            assert structured(await bob.call_tool("list_sessions", {}))["sessions"] == \
-                ["default"]
+            assert "t1" in structured(await alice.call_tool("list_sessions", {}))["sessions"]
+            assert "t1" in structured(await bob.call_tool("list_sessions", {}))["sessions"]
+            closed = await bob.call_tool("close_session", {"session": "t1"})
+            assert structured(closed)["closed"] is True  # bob's own t1, not alice's
+            again = await alice.call_tool("run", {"code": "print(secret)", "session": "t1"})
+            assert structured(again)["stdout"] == "alice\n"
+            await alice.call_tool("close_session", {"session": "t1"})
 
     anyio.run(main)
+
+
+async def _raw_call(url: str, token: str, session_id: str, code: str, name: str,
+                    extra: dict[str, str]) -> dict[str, Any]:
+    """A tools/call sent by hand, with whatever headers a hostile client likes."""
+    headers = {"Authorization": f"Bearer {token}", "mcp-session-id": session_id,
+               "accept": "application/json, text/event-stream",
+               "mcp-protocol-version": "2025-06-18", **extra}
+    request = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+               "params": {"name": "run", "arguments": {"code": code, "session": name}}}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        response = await http.post(url, json=request, headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.text
+    if "data:" in body:
+        body = next(line[5:] for line in body.splitlines() if line.startswith("data:"))
+    return dict(json.loads(body)["result"])
+
+
+def test_a_client_cannot_claim_another_tenant(http_server: str) -> None:
+    seen: list[str] = []
+
+    async def remember(response: httpx2.Response) -> None:
+        if response.headers.get("mcp-session-id"):
+            seen.append(response.headers["mcp-session-id"])
+
+    async def main() -> None:
+        async with (httpx2.AsyncClient(headers={"Authorization": f"Bearer {TENANTS['alice']}"},
+                                       timeout=30,
+                                       event_hooks={"response": [remember]}) as http,
+                    streamable_http_client(http_server, http_client=http) as (read, write),
+                    ClientSession(read, write) as alice):
+            await alice.initialize()
+            await alice.call_tool("run", {"code": "secret = 'alice'", "session": "t2"})
+            assert seen, "the server issued no MCP session id"
+            # bob presents alice's MCP session id and claims alice's tenant in a header
+            for claim in ("alice", "0" * 32 + ":alice"):
+                result = await _raw_call(http_server, TENANTS["bob"], seen[-1],
+                                         "print(secret)", "t2", {"x-codeact-tenant": claim})
+                assert result["isError"], result
+                assert result["structuredContent"]["diagnostics"][0]["code"] == "P110"
+            mine = await alice.call_tool("run", {"code": "print(secret)", "session": "t2"})
+            assert structured(mine)["stdout"] == "alice\n"
+            await alice.call_tool("close_session", {"session": "t2"})
+        async with http_session(http_server, TENANTS["bob"]) as bob:
+            await bob.call_tool("close_session", {"session": "t2"})
+
+    anyio.run(main)
+
+
+def test_session_keys_are_issued_and_private(http_server: str) -> None:
+    async def main() -> None:
+        async with (http_session(http_server, TENANTS["alice"]) as alice,
+                    http_session(http_server, TENANTS["alice"]) as alice2,
+                    http_session(http_server, TENANTS["bob"]) as bob):
+            key = structured(await alice.call_tool("open_session", {}))["session"]
+            assert key.startswith("key-") and len(key) > 20
+            await alice.call_tool("run", {"code": "secret = 'k'", "session": key})
+            stolen = await bob.call_tool("run", {"code": "print(secret)", "session": key})
+            assert stolen.is_error and "no session" in stolen.content[0].text  # type: ignore[union-attr]
+            guessed = await alice.call_tool("run", {"code": "x = 1", "session": "key-guess"})
+            assert guessed.is_error  # keys are never created by naming them
+            shared = await alice2.call_tool("run", {"code": "print(secret)", "session": key})
+            assert structured(shared)["stdout"] == "k\n"  # its holder, same tenant
+            listed = structured(await alice.call_tool("list_sessions", {}))["sessions"]
+            assert key not in listed
+            assert structured(await alice.call_tool("close_session", {"session": key}))["closed"]
+
+    anyio.run(main)
+
+
+def test_session_quota_is_per_tenant(http_server: str) -> None:
+    async def main() -> None:
+        async with (http_session(http_server, TENANTS["alice"]) as alice,
+                    http_session(http_server, TENANTS["bob"]) as bob):
+            await bob.call_tool("run", {"code": "mine = 1", "session": "keep"})
+            names = [f"q{i}" for i in range(4)]
+            for name in names:
+                assert not (await alice.call_tool("run", {"code": "x = 1", "session": name})
+                            ).is_error
+            over = await alice.call_tool("run", {"code": "x = 1", "session": "q4"})
+            assert over.is_error and "limit" in over.content[0].text  # type: ignore[union-attr]
+            kept = await bob.call_tool("run", {"code": "print(mine)", "session": "keep"})
+            assert structured(kept)["stdout"] == "1\n"  # alice's use evicted nothing of bob's
+            for name in [*names, "keep"]:
+                await alice.call_tool("close_session", {"session": name})
+            await bob.call_tool("close_session", {"session": "keep"})
+
+    anyio.run(main)
+
+
+def test_a_costly_check_does_not_hold_up_another_tenant(http_server: str) -> None:
+    order: list[str] = []
+
+    async def main() -> None:
+        async with (http_session(http_server, TENANTS["alice"]) as alice,
+                    http_session(http_server, TENANTS["bob"]) as bob):
+            await bob.call_tool("run", {"code": "n = 0", "session": "w"})
+
+            async def hostile() -> None:
+                result = await alice.call_tool("check", {"code": COSTLY, "session": "h"})
+                assert structured(result)["diagnostics"][0]["code"] == "T197"
+                order.append("alice")
+
+            async def honest() -> None:
+                for _ in range(5):
+                    result = await bob.call_tool("run", {"code": "n = n + 1", "session": "w"})
+                    assert not result.is_error
+                order.append("bob")
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(hostile)
+                await anyio.sleep(0.1)
+                group.start_soon(honest)
+            final = await bob.call_tool("run", {"code": "print(n)", "session": "w"})
+            assert structured(final)["stdout"] == "5\n"
+            await alice.call_tool("close_session", {"session": "h"})
+            await bob.call_tool("close_session", {"session": "w"})
+
+    anyio.run(main)
+    assert order == ["bob", "alice"]  # bob's five calls finished while alice's check ran
 
 
 def test_concurrent_calls_do_not_corrupt_a_session(http_server: str) -> None:
@@ -214,15 +350,19 @@ def test_refuses_to_bind_beyond_loopback_without_token() -> None:
 
 def test_idle_sessions_are_reaped() -> None:
     engine = Engine(load_tools("examples.toolsets.users"), check_types=False)
-    pool = SessionPool(engine, idle_seconds=0.2)
+    now = [0.0]
+    pool = SessionPool(engine, idle_seconds=600, clock=lambda: now[0])
     try:
         session = pool.get("client", "s")
         assert session.run("x = 1").ok
+        other = pool.get("other", "s")
+        now[0] = 500.0
+        pool.touch("other", "s")
         assert pool.names("client") == ["s"]
-        deadline = time.monotonic() + 5
-        while pool.names("client") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        now[0] = 700.0
+        assert pool.reap() == 1
         assert pool.names("client") == [] and session.closed
+        assert pool.names("other") == ["s"] and not other.closed
     finally:
         pool.close_all()
         engine.close()
