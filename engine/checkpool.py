@@ -270,6 +270,17 @@ def release_pool(pool: CheckPool) -> None:
         timer.start()
 
 
+def close_unused_pools() -> int:
+    """Close the pools no engine uses now instead of letting them linger; returns how many.
+
+    For hosts that want the memory back at once, and for measurements of a cold start."""
+    with _SHARED_LOCK:
+        unused = [(key, pool) for key, (pool, users) in _SHARED.items() if not users]
+    for key, pool in unused:
+        _expire(key, pool)
+    return len(unused)
+
+
 def _expire(key: tuple[bytes, int], pool: CheckPool) -> None:
     with _SHARED_LOCK:
         found, users = _SHARED.get(key, (None, 0))
@@ -299,4 +310,4 @@ def too_costly(source: str, stage: Stage, reason: str, budget: float) -> CheckRe
     return CheckReport(ok=False, diagnostics=(diagnostic,), stages=tuple(with_skipped(stages)))
 
 
-__all__ = ["CheckPool", "acquire_pool", "release_pool", "too_costly"]
+__all__ = ["CheckPool", "acquire_pool", "close_unused_pools", "release_pool", "too_costly"]

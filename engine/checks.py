@@ -9,6 +9,7 @@ before the costly analysis (LibCST's metadata, mypy's inference).
 
 from __future__ import annotations
 
+import symtable
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -107,6 +108,13 @@ class StaticChecker:
                 finish(Stage.PARSE, started, [])
                 finish(Stage.POLICY, started, too_big)
                 return stop(too_big)
+        if not isinstance(tree, Diagnostic) and not (spec.check_policy or spec.check_types):
+            # Nothing reads LibCST's tree: the names are all that is needed, from CPython.
+            finish(Stage.PARSE, started, [])
+            stages += [StageReport(stage=Stage.POLICY, status=StageStatus.SKIPPED),
+                       StageReport(stage=Stage.TYPES, status=StageStatus.SKIPPED)]
+            return CheckReport(ok=True, stages=tuple(stages),
+                               bindings=_untyped(_module_names(source)))
         parsed = tree if isinstance(tree, Diagnostic) else parse_cst(source)
         if not isinstance(parsed, ParsedSnippet):
             finish(Stage.PARSE, started, [parsed])
@@ -138,9 +146,7 @@ class StaticChecker:
                 return stop(found)
         else:
             stages.append(StageReport(stage=Stage.TYPES, status=StageStatus.SKIPPED))
-            # Without the checker the names are still known, only their types are not.
-            bindings = tuple(Binding(n, "value", f"{module_alias('typing')}.Any", ("typing",))
-                             for n in parsed.module_bindings)
+            bindings = _untyped(parsed.module_bindings)
         return CheckReport(ok=True, diagnostics=tuple(found), stages=tuple(stages),
                            bindings=bindings)
 
@@ -148,6 +154,18 @@ class StaticChecker:
         if self._types is not None:
             self._types.close()
             self._types = None
+
+
+def _untyped(names: Iterable[str]) -> tuple[Binding, ...]:
+    """Without the type checker the names are still known, only their types are not."""
+    return tuple(Binding(n, "value", f"{module_alias('typing')}.Any", ("typing",))
+                 for n in names)
+
+
+def _module_names(source: str) -> list[str]:
+    """Names a snippet binds at module level, by CPython's own symbol table."""
+    table = symtable.symtable(source, "<snippet>", "exec")
+    return sorted(s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported())
 
 
 def with_skipped(stages: Iterable[StageReport]) -> list[StageReport]:

@@ -35,10 +35,9 @@ from engine.sandbox.zygote import Spawned, Zygote
 from engine.tools import ToolRegistry
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-#: How often the parent looks at a running child's CPU time, and the slack it allows past the
-#: snippet's budget before it kills (the kernel's own limit normally acts first).
-_WATCH_SECONDS = 0.25
-_CPU_GRACE = 1.5
+#: The parent reads a running child's CPU time when its budget could be spent, never more
+#: often than this (the kernel's limit counts whole seconds; the parent's is exact).
+_WATCH_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -244,8 +243,6 @@ def _outcome_within(outcome: ChildOutcome, limits: Limits) -> None:
         if len(stream) > limits.max_output_bytes + _MARKER_CHARS:
             raise ProtocolError(f"{len(stream)} characters of output; the limit is "
                                 f"{limits.max_output_bytes}")
-    if outcome.tool_calls > limits.max_tool_calls:
-        raise ProtocolError(f"{outcome.tool_calls} tool calls reported")
     if any(len(name) > 1_000 for name in outcome.names):
         raise ProtocolError("an implausible name")
     if outcome.value is not None:
@@ -342,22 +339,25 @@ class SandboxProcess:
         deadline = started + self.limits.timeout_seconds
         execution = Execution()
         self._signal(signal.SIGCONT)  # frozen since its last snippet
-        cpu_start = self._grant_cpu()
-        cpu_limit = cpu_start + self.limits.cpu_seconds + _CPU_GRACE
+        cpu_limit = self._grant_cpu() + self.limits.cpu_seconds
         try:
             write_frame(self._to_child, Kind.RUN,
                         json.dumps({"id": snippet_id, "source": source}).encode(), deadline)
+            watch = time.monotonic() + self.limits.cpu_seconds
             while True:
                 try:
-                    kind, payload = self._reader.read(min(deadline,
-                                                          time.monotonic() + _WATCH_SECONDS))
+                    kind, payload = self._reader.read(min(deadline, watch))
                 except Timeout:
-                    if time.monotonic() >= deadline:
+                    now = time.monotonic()
+                    if now >= deadline:
                         raise
-                    if self._cpu_seconds() > cpu_limit:
+                    spare = cpu_limit - self._cpu_seconds()
+                    if spare <= 0:
                         execution.killed_for = "cpu"
                         self.kill()
                         break
+                    # A process with one thread cannot use CPU faster than the clock runs.
+                    watch = now + max(spare, _WATCH_SECONDS)
                     continue
                 if kind is Kind.TOOL_CALL:
                     reply = broker.handle(payload)

@@ -112,9 +112,18 @@ class Channel:
         self.max_argument = max_argument
         self.max_calls = max_calls
         self.calls = 0
+        self.awaiting = False  # a call was sent and its reply not read yet
+
+    def settle(self) -> None:
+        """Read the reply to a call the snippet was interrupted in (a RecursionError or a
+        MemoryError raised inside this method): the pipe must hold no stale reply."""
+        if self.awaiting:
+            self.reader.read()
+            self.awaiting = False
 
     def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
              adapter: TypeAdapter[Any]) -> Any:
+        self.settle()
         if self.calls >= self.max_calls:
             raise _Stop("R205", f"the snippet made more than {self.max_calls} tool calls")
         self.calls += 1
@@ -128,8 +137,10 @@ class Channel:
         if len(payload) > self.max_argument:
             raise _Stop("R206", f"the arguments of {name}() are {len(payload)} bytes; the limit "
                                 f"is {self.max_argument}")
+        self.awaiting = True
         write_frame(self.out_fd, Kind.TOOL_CALL, payload)
         kind, reply = self.reader.read()
+        self.awaiting = False
         if kind is not Kind.TOOL_RESULT or not reply:
             os._exit(70)  # the parent broke the protocol: nothing sensible is left to do
         status, body = reply[0], reply[1:]
@@ -323,7 +334,7 @@ class Executor:
             try:
                 return {"ok": True, "final": True, "value": _answer(done.value, limit),
                         "error": None}
-            except ValueError as exc:
+            except _BadAnswer as exc:
                 return _failed(_error("R209", str(exc), None, source))
             except _Stop as stop:
                 return _failed(_error(stop.code, stop.message, None, source))
@@ -353,10 +364,14 @@ def _compile(source: str) -> tuple[types.CodeType, types.CodeType | None]:
     return compile(tree, SNIPPET_FILENAME, "exec"), last
 
 
+class _BadAnswer(Exception):
+    """The answer is not data, or too large (and not an exception the snippet raised)."""
+
+
 def _jsonable(value: Any, limit: int) -> Any:
     try:
         return _answer(value, limit)
-    except ValueError:
+    except _BadAnswer:
         text = _text(repr, value, f"<{_type_name(value)} object>")
         return text if len(text) <= 1000 else text[:1000] + "…"
 
@@ -367,14 +382,14 @@ def _answer(value: Any, limit: int) -> Any:
         size = len(to_json(data))
     except PydanticSerializationError as exc:
         if "surrogates not allowed" not in str(exc):
-            raise ValueError(
+            raise _BadAnswer(
                 f"the final answer must be data (str, number, bool, None, lists and dicts of "
                 f"them, or the tools' models), not {_type_name(value)}"
             ) from None
         data = _without_surrogates(data)
         size = len(to_json(data))
     if size > limit:
-        raise ValueError(f"the final answer is {size} bytes of JSON; the limit is {limit}")
+        raise _BadAnswer(f"the final answer is {size} bytes of JSON; the limit is {limit}")
     return data
 
 
@@ -507,6 +522,7 @@ def serve(executor: Executor) -> NoReturn:
     reader = executor.channel.reader
     while True:
         try:
+            executor.channel.settle()
             kind, payload = reader.read()
         except Exception:
             os._exit(0)  # the parent went away

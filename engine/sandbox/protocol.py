@@ -52,6 +52,13 @@ class Timeout(Exception):
     """No complete frame arrived before the deadline."""
 
 
+# Captured when the module is imported, before any snippet runs: in a session child the loop
+# that reads and writes frames must not look these up in modules a snippet may change.
+_read, _write = os.read, os.write
+_select = select.select
+_monotonic, _perf_counter = time.monotonic, time.perf_counter
+
+
 def encode(kind: Kind, payload: bytes) -> bytes:
     return HEADER.pack(MAGIC, VERSION, kind, len(payload)) + payload
 
@@ -62,12 +69,12 @@ def write_frame(fd: int, kind: Kind, payload: bytes, deadline: float | None = No
     data = memoryview(encode(kind, payload))
     while data:
         try:
-            written = os.write(fd, data)
+            written = _write(fd, data)
         except BlockingIOError:
-            timeout = None if deadline is None else deadline - time.monotonic()
+            timeout = None if deadline is None else deadline - _monotonic()
             if timeout is not None and timeout <= 0:
                 raise Timeout from None
-            _, ready, _ = select.select([], [fd], [], timeout)
+            _, ready, _ = _select([], [fd], [], timeout)
             if not ready:
                 raise Timeout from None
             continue
@@ -108,19 +115,19 @@ class FrameReader:
         if len(self._buffer) >= need:
             return
         budget = self._spin_budget()
-        spin_until = time.perf_counter() + budget
+        spin_until = _perf_counter() + budget
         slept = False
         while len(self._buffer) < need:
             try:
-                chunk = os.read(self.fd, max(need - len(self._buffer), 4096))
+                chunk = _read(self.fd, max(need - len(self._buffer), 4096))
             except BlockingIOError:
-                if time.perf_counter() < spin_until:
+                if _perf_counter() < spin_until:
                     continue
                 slept = True
-                timeout = None if deadline is None else deadline - time.monotonic()
+                timeout = None if deadline is None else deadline - _monotonic()
                 if timeout is not None and timeout <= 0:
                     raise Timeout from None
-                ready, _, _ = select.select([self.fd], [], [], timeout)
+                ready, _, _ = _select([self.fd], [], [], timeout)
                 if not ready:
                     raise Timeout from None
                 continue
@@ -130,7 +137,7 @@ class FrameReader:
         self._misses = self._misses + 1 if slept else 0
 
     def read(self, deadline: float | None = None) -> tuple[Kind, bytes]:
-        """The next frame; ``deadline`` is a ``time.monotonic()`` instant or None to block."""
+        """The next frame; ``deadline`` is a ``_monotonic()`` instant or None to block."""
         self._fill(HEADER.size, deadline)
         magic, version, kind, length = HEADER.unpack_from(self._buffer)
         if magic != MAGIC:

@@ -30,8 +30,17 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for key, count in sorted(bare.items()):
         write(f"{'(3) sandbox only':<34}{key:<28}{count:>6}")
     write(f"{'escapes (modes 1 and 3)':<34}{'':<28}{len(escapes):>6}")
+    broken_full = sorted(o.attack.id for o in outcomes if not o.probe_full)
+    broken_bare = sorted(o.attack.id for o in outcomes if not o.probe_bare)
+    write(f"{'next snippet not as checked (1)':<34}{'':<28}{len(broken_full):>6}")
+    write(f"{'next snippet not as sent (3)':<34}{'(with interpreter internals)':<28}"
+          f"{len(broken_bare):>6}")
     if gaps:
         write("")
         write("known static gaps (contained by the sandbox): " + ", ".join(gaps))
+    if broken_bare:
+        write("")
+        write("sandbox only, the loop changed by introspection (the static layer refuses "
+              "these): " + ", ".join(broken_bare))
     for attack_id, escape in escapes:
         write(f"ESCAPE {attack_id}: {escape}")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 
 Category = Literal["dunder", "builtins", "frames", "format", "unicode", "imports", "exceptions",
-                   "classes", "broker", "resources"]
+                   "classes", "broker", "resources", "checker", "integrity", "rlimits", "parent"]
 PLACEHOLDERS = ("{SECRET_FILE}", "{CANARY_DIR}", "{CANARY_PORT}", "{PARENT_PID}", "{SECRET_ENV}")
 KILL_CODES = frozenset({"R201", "R203", "R207", "R208", "R211"})
 

@@ -9,12 +9,21 @@
 "No effect" is observed on the host, not taken from the child's word: a secret file that must
 not be read, a directory where nothing may appear, a loopback port where no connection may
 arrive, a host environment secret, and the parent's own state.
+
+After every attack, in the same session, a probe snippet with fresh random values runs: it
+prints one, passes two to a tool and answers with the tool's result. The parent sees the tool
+call's arguments itself, so a probe whose output, answer or tool calls differ means the session
+ran something other than the probe's checked source. In the full pipeline every probe must be
+intact; with the static checks off, every probe after an attack that uses no interpreter
+internals (no dunder names) must be intact too: the child's own loop may depend on nothing a
+plain snippet can change.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import threading
@@ -24,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import Engine, Policy, RunResult, load_tools
+from engine import Engine, Policy, RunResult, Session, load_tools
 from engine.diagnostics import Severity
 from engine.sandbox.limits import unavailable_reason
 from tests.security.corpus_model import KILL_CODES, Attack, load_corpus
@@ -42,6 +51,8 @@ class Outcome:
     static_passed: bool = False
     bare: str = ""
     escapes: list[str] = field(default_factory=list)
+    probe_full: bool = True
+    probe_bare: bool = True
 
 
 #: Filled by the tests, printed by conftest's terminal summary.
@@ -158,26 +169,45 @@ def test_corpus_is_large_and_covers_every_category() -> None:
     assert all(count >= 10 for count in per_category.values()), per_category
 
 
+_INTERNALS = re.compile(r"__\w+__")
+
+
+def probe(session: Session) -> bool:
+    """Did the session run exactly this snippet? Its tool call is seen by the parent."""
+    marker = "probe-" + secrets.token_hex(6)
+    a, b = secrets.randbelow(10**6), secrets.randbelow(10**6)
+    result = session.run(f"print({marker!r})\nfinal_answer(add({a}, {b}))")
+    return (result.ok and result.stdout == marker + "\n" and result.stderr == ""
+            and result.value == a + b and result.final
+            and [c.tool for c in result.tool_calls] == ["add"])
+
+
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.id for a in ATTACKS])
 def test_attack(attack: Attack, engines: tuple[Engine, Engine], canaries: Canaries) -> None:
     full, bare = engines
     source = attack.render(canaries.values)
     outcome = OUTCOMES.setdefault(attack.id, Outcome(attack))
 
-    # (1) the full pipeline
-    result = full.run(source)
+    # (1) the full pipeline, and (2) the static checks alone: the same check
+    with full.session() as session:
+        result = session.run(source)
+        outcome.probe_full = probe(session)
     outcome.full = _describe(result)
     outcome.escapes += [f"full pipeline: {b}" for b in canaries.breaches(result)]
-    # (2) the static checks alone
-    outcome.static_passed = full.check(source).ok
+    outcome.static_passed = result.check is not None and result.check.ok
     # (3) the sandbox alone
-    unchecked = bare.run(source)
+    with bare.session() as session:
+        unchecked = session.run(source)
+        outcome.probe_bare = probe(session)
     # Without static checks only parsing stands before the sandbox: what it refuses counts
     # as the snippet failing, as it would at run time.
     outcome.bare = _describe(unchecked).replace("blocked:parse", "error", 1)
     outcome.escapes += [f"sandbox only: {b}" for b in canaries.breaches(unchecked)]
 
     assert not outcome.escapes, outcome.escapes
+    assert outcome.probe_full, "the next snippet did not run as checked (full pipeline)"
+    if not _INTERNALS.search(source):
+        assert outcome.probe_bare, "the next snippet did not run as sent (sandbox only)"
     codes = {d.code for d in result.diagnostics}
     if attack.expect_stage == "runtime":
         assert result.executed, f"expected to run, got {outcome.full}"

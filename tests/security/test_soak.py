@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 
 from engine import Engine, Policy, RunResult, load_tools
+from engine.checkpool import close_unused_pools
 from engine.sandbox.limits import unavailable_reason
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason="seccomp unavailable")
@@ -67,6 +68,7 @@ def test_ten_thousand_snippets() -> None:
     policy = base.model_copy(update={"limits": base.limits.model_copy(
         update={"timeout_seconds": TIMEOUT})})
     engine = Engine(load_tools("tests.security.toolset"), policy, check_types=False)
+    close_unused_pools()  # other tests' idle check workers must not come and go meanwhile
     zygote = engine._zygote()
     expected: Counter[str] = Counter()
     observed: Counter[str] = Counter()
