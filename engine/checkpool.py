@@ -276,6 +276,10 @@ def close_unused_pools() -> int:
     For hosts that want the memory back at once, and for measurements of a cold start."""
     with _SHARED_LOCK:
         unused = [(key, pool) for key, (pool, users) in _SHARED.items() if not users]
+        timers = [_LINGERING.pop(key) for key, _ in unused if key in _LINGERING]
+    for timer in timers:
+        timer.cancel()
+        timer.join()
     for key, pool in unused:
         _expire(key, pool)
     return len(unused)

@@ -229,12 +229,13 @@ class ChildOutcome(BaseModel):
     stdout: str = ""
     stderr: str = ""
     truncated: bool = False
-    output_bytes: int = Field(default=0, ge=0)
+    output_bytes: int = Field(default=0, ge=0, le=2**50)
     names: list[str] = Field(default_factory=list, max_length=10_000)
-    tool_calls: int = Field(default=0, ge=0)
-    cpu_ms: float = Field(default=0.0, ge=0)
-    process_cpu_s: float = Field(default=0.0, ge=0)
-    peak_memory_bytes: int = Field(default=0, ge=0)
+    # What a child says about its own use: plausible numbers, or it is lying.
+    tool_calls: int = Field(default=0, ge=0, le=2**40)
+    cpu_ms: float = Field(default=0.0, ge=0, le=1e10)
+    process_cpu_s: float = Field(default=0.0, ge=0, le=1e7)
+    peak_memory_bytes: int = Field(default=0, ge=0, le=2**50)
 
 
 def _outcome_within(outcome: ChildOutcome, limits: Limits) -> None:

@@ -388,6 +388,10 @@ def _answer(value: Any, limit: int) -> Any:
             ) from None
         data = _without_surrogates(data)
         size = len(to_json(data))
+    except (ValueError, RecursionError) as exc:
+        if _snippet_frames(exc):
+            raise  # the snippet's own code (a generator) failed while its answer was read
+        raise _BadAnswer(f"the final answer cannot be turned into JSON: {exc}") from None
     if size > limit:
         raise _BadAnswer(f"the final answer is {size} bytes of JSON; the limit is {limit}")
     return data
