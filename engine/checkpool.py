@@ -39,6 +39,8 @@ _BOOTSTRAP = (
 
 #: How long a new worker may take to import and warm its checker.
 START_SECONDS = 60.0
+#: A report is small (findings are capped per stage); a worker that sends more is broken.
+_REPLY_BYTES = 8 * 1024 * 1024
 
 
 class _Overrun:
@@ -99,7 +101,7 @@ class _Worker:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self.connection.poll(remaining):
                     return _Overrun(stage, f"ran for more than {budget:g} s")
-                message = self.connection.recv_bytes()
+                message = self.connection.recv_bytes(_REPLY_BYTES)
                 if message.startswith(PROGRESS):
                     stage = Stage(message[1:].decode())
                 elif message.startswith(FAILED):

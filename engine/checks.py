@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engine import codes
 from engine.catalog import ToolCatalog
-from engine.diagnostics import Diagnostic, Severity, Stage, line_of
+from engine.diagnostics import MAX_PER_STAGE, Diagnostic, Severity, Stage, line_of
 from engine.parse import ParsedSnippet, parse_cst, parse_python
 from engine.policy.check import check_policy, check_source_size, check_tree_size
 from engine.policy.model import Policy
@@ -127,7 +127,7 @@ class StaticChecker:
             started = time.perf_counter()
             ctx = PolicyContext(policy, spec.tools, context.names, context.modules)
             try:
-                found = check_policy(parsed, ctx)
+                found = _capped(check_policy(parsed, ctx), "P190", source)
             except RecursionError:
                 found = [_too_deep(source)]
             if not finish(Stage.POLICY, started, found):
@@ -140,9 +140,10 @@ class StaticChecker:
             announce(Stage.TYPES)
             started = time.perf_counter()
             report = self._type_checker().check(parsed, context)
-            found = [*found, *report.diagnostics]
+            typed = _capped(list(report.diagnostics), "T190", source)
+            found = [*found, *typed]
             bindings = report.bindings
-            if not finish(Stage.TYPES, started, report.diagnostics):
+            if not finish(Stage.TYPES, started, typed):
                 return stop(found)
         else:
             stages.append(StageReport(stage=Stage.TYPES, status=StageStatus.SKIPPED))
@@ -154,6 +155,18 @@ class StaticChecker:
         if self._types is not None:
             self._types.close()
             self._types = None
+
+
+def _capped(found: list[Diagnostic], code: str, source: str) -> list[Diagnostic]:
+    """At most MAX_PER_STAGE findings, and a note saying how many more there are."""
+    if len(found) <= MAX_PER_STAGE:
+        return found
+    entry = codes.get(code)
+    more = len(found) - MAX_PER_STAGE
+    return [*found[:MAX_PER_STAGE], Diagnostic(
+        stage=entry.stage, code=entry.code, rule=entry.rule, severity=Severity.NOTE,
+        message=f"{more} more problems of this kind are not shown; fix these first",
+        line=1, column=1, source_line=line_of(source, 1), hint=entry.hint)]
 
 
 def _untyped(names: Iterable[str]) -> tuple[Binding, ...]:

@@ -99,6 +99,15 @@ _CATALOG: tuple[Code, ...] = (
         example="ｏｐｅｎ('secret.txt')",
     ),
     Code(
+        "P113", "protected-name", Stage.POLICY,
+        "Rebinding or deleting a tool, a tool's type, `final_answer` or `print`",
+        "Names a snippet binds at module level stay for the later snippets of its session. The "
+        "tools, their types, `final_answer` and `print` must mean the same in every snippet: "
+        "the parent must see every tool call, and the engine must see answers and output.",
+        hint="Choose another name for your own value or function.",
+        example="def print(*args):\n    pass",
+    ),
+    Code(
         "P120", "dunder-attribute", Stage.POLICY,
         "Access to a double-underscore attribute",
         "Attributes such as `__class__`, `__globals__` or `__subclasses__` are the classic path "
@@ -184,6 +193,13 @@ _CATALOG: tuple[Code, ...] = (
         "statically. The policy's `limits.max_literal_bytes` bounds them.",
         hint="Build large values from tool results instead of constants, or use smaller sizes.",
         example="x = 'a' * 10**9",
+    ),
+    Code(
+        "P190", "more-policy-findings", Stage.POLICY,
+        "More policy problems than are shown",
+        "A report shows at most 50 findings of a stage, so that it stays small whatever the "
+        "snippet; this note says how many more there are.",
+        hint="Fix the problems shown, then check again.",
     ),
     Code(
         "P153", "policy-too-costly", Stage.POLICY,
@@ -332,6 +348,13 @@ _CATALOG: tuple[Code, ...] = (
         hint="Keep the value in a variable or a dict of your own instead of setting it on a "
              "shared object; to configure an object, pass the value to its constructor.",
         example="import json\nfor cls in [json.JSONDecoder]:\n    cls.decode = print",
+    ),
+    Code(
+        "T190", "more-type-findings", Stage.TYPES,
+        "More type errors than are shown",
+        "A report shows at most 50 findings of a stage, so that it stays small whatever the "
+        "snippet; this note says how many more there are.",
+        hint="Fix the errors shown, then check again.",
     ),
     Code(
         "T197", "types-too-costly", Stage.TYPES,

@@ -48,9 +48,17 @@ class Diagnostic(BaseModel):
         return f"{self.line}:{self.column}"
 
 
-def line_of(source: str, line: int) -> str:
-    """The text of a 1-based line of ``source`` (empty when out of range)."""
-    lines = source.splitlines()
-    if 1 <= line <= len(lines):
-        return lines[line - 1]
-    return ""
+#: A diagnostic quotes at most this much of its line, and a stage reports at most this many
+#: findings (then one note saying how many more): a report stays small whatever the snippet.
+SOURCE_LINE_CHARS = 300
+MAX_PER_STAGE = 50
+
+
+def line_of(source: str | list[str], line: int) -> str:
+    """The text of a 1-based line of ``source`` (its lines, or the text), clipped to
+    ``SOURCE_LINE_CHARS`` (empty when out of range)."""
+    lines = source.splitlines() if isinstance(source, str) else source
+    if not 1 <= line <= len(lines):
+        return ""
+    text = lines[line - 1]
+    return text if len(text) <= SOURCE_LINE_CHARS else text[:SOURCE_LINE_CHARS] + "…"

@@ -110,6 +110,10 @@ class Limits(BaseModel):
     max_tool_result_bytes: int = Field(
         default=33_554_432, gt=0, description="Serialised size of one tool call's result."
     )
+    max_tool_traffic_bytes: int = Field(
+        default=134_217_728, gt=0,
+        description="Bytes of tool arguments and results one snippet may move in all.",
+    )
 
 
 class Sandbox(BaseModel):

@@ -16,6 +16,7 @@ from libcst.metadata import (
     BuiltinAssignment,
     ComprehensionScope,
     FunctionScope,
+    GlobalScope,
     ImportAssignment,
 )
 
@@ -71,6 +72,7 @@ class Findings:
         if not self._found:
             return []
         positions = self.snippet.positions
+        lines = self.snippet.source.splitlines()
         seen: set[tuple[str, int, int]] = set()
         items: list[Diagnostic] = []
         for node, code, message, hint in self._found:
@@ -85,7 +87,7 @@ class Findings:
                 line=line, column=column,
                 end_line=where.end.line if where else None,
                 end_column=where.end.column + 1 if where else None,
-                source_line=line_of(self.snippet.source, line),
+                source_line=line_of(lines, line),
                 hint=hint if hint is not None else entry.hint,
             ))
         return sorted(items, key=lambda d: (d.line, d.column, d.code))
@@ -201,6 +203,14 @@ def _root_name(node: cst.BaseExpression) -> str | None:
     return node.value if isinstance(node, cst.Name) else None
 
 
+def _names_in(target: cst.BaseExpression) -> Iterator[cst.Name]:
+    if isinstance(target, cst.Name):
+        yield target
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _names_in(element.value)
+
+
 def _attributes_in(target: cst.BaseExpression) -> Iterator[cst.Attribute]:
     if isinstance(target, cst.Attribute):
         yield target
@@ -221,6 +231,7 @@ class AttributeRule(cst.BatchableCSTVisitor):
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
         self.findings = findings
         self.policy = ctx.policy
+        self.protected = _protected_names(ctx)
         #: names that hold objects shared with the rest of the process
         self.shared = (ctx.policy.allowed_builtins | frozenset(ctx.tools.names)
                        | frozenset(ctx.tools.type_names) | frozenset(ENGINE_NAMES))
@@ -278,6 +289,9 @@ class AttributeRule(cst.BatchableCSTVisitor):
 
     def visit_Del(self, node: cst.Del) -> None:
         self._written(node.target)
+        for target in _names_in(node.target):
+            if target.value in self.protected:
+                self.findings.add(target, "P113", self.protected[target.value])
 
     def _never_written(self, target: cst.BaseExpression, where: str) -> None:
         for found in _attributes_in(target):
@@ -532,6 +546,18 @@ def _human(n: int) -> str:
     return f"{n} TB"
 
 
+def _protected_names(ctx: PolicyContext) -> dict[str, str]:
+    """Names a snippet may not rebind or delete for later snippets, and why."""
+    why = {name: f"`{name}` is a tool; later snippets must reach the real one"
+           for name in ctx.tools.names}
+    why.update({name: f"`{name}` is a type of the tools' API" for name in ctx.tools.type_names})
+    why.update({name: f"`{name}` is how a snippet answers; it cannot be replaced"
+                for name in ENGINE_NAMES})
+    if "print" in ctx.policy.allowed_builtins:
+        why["print"] = "`print` is how a snippet shows output; it cannot be replaced"
+    return why
+
+
 def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) -> set[str]:
     """Reads of names the snippet may not use, and bindings of dunder names.
 
@@ -542,6 +568,7 @@ def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) 
     allow_dunder = set(ctx.policy.attributes.allow_dunder)
     non_import: set[str] = set()
     candidates = sorted(readable | set(snippet.module_bindings))
+    protected = _protected_names(ctx)
     for scope in {s for s in snippet.scopes.values() if s is not None}:
         for assignment in scope.assignments:
             if isinstance(assignment, BuiltinAssignment):
@@ -549,6 +576,9 @@ def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) 
             if not isinstance(assignment, ImportAssignment):
                 non_import.add(assignment.name)
             node = getattr(assignment, "node", None)
+            if isinstance(scope, GlobalScope) and assignment.name in protected and node:
+                findings.add(node, "P113", protected[assignment.name])
+                continue
             if is_dunder(assignment.name) and assignment.name not in allow_dunder and node:
                 findings.add(node, "P111", f"the name `{assignment.name}` cannot be bound",
                              hint="double-underscore names are reserved for the interpreter")

@@ -40,6 +40,23 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _WATCH_SECONDS = 0.01
 
 
+def _has_capability(number: int) -> bool:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> number & 1)
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+#: Lowering a child's hard CPU limit is only safe if it can be raised again for the next
+#: snippet, which takes CAP_SYS_RESOURCE; without it the hard limit stays open and the
+#: parent's watchdog alone enforces the budget.
+_CAN_RAISE_HARD_LIMITS = _has_capability(24)  # CAP_SYS_RESOURCE
+
+
 @dataclass(frozen=True)
 class CallRecord:
     """One brokered call, as the session records it for audit and for replay."""
@@ -72,6 +89,7 @@ class ToolBroker:
         self.recorded_bytes = 0
         self.replayable = True
         self.stopped: str | None = None  # why a LIMIT reply told the child to stop
+        self.traffic = 0  # bytes of arguments and results so far
 
     def handle(self, payload: bytes) -> bytes:
         """The reply to one TOOL_CALL payload. Never raises for what a payload holds: a
@@ -80,6 +98,11 @@ class ToolBroker:
             # An honest child stops at a LIMIT reply (it raises an uncatchable stop).
             raise ProtocolError(f"a tool call after the child was told to stop ({self.stopped})")
         started = time.perf_counter()
+        self.traffic += len(payload)
+        if self.traffic > self.limits.max_tool_traffic_bytes:
+            message = (f"the snippet's tool calls moved more than "
+                       f"{self.limits.max_tool_traffic_bytes} bytes")
+            return self._stop(_error_reply(ToolStatus.LIMIT, "R206", message), message)
         if len(payload) > self.limits.max_tool_argument_bytes + _CALL_OVERHEAD:
             message = (f"the arguments are {len(payload)} bytes; the limit is "
                        f"{self.limits.max_tool_argument_bytes}")
@@ -98,6 +121,7 @@ class ToolBroker:
         if self._replay is not None:
             return self._replayed(name, arguments)
         status, reply, error = self._call(name, request["args"], request["kwargs"])
+        self.traffic += len(reply)
         self._record(CallRecord(name, arguments, status, reply,
                                 (time.perf_counter() - started) * 1000, error))
         if status is ToolStatus.LIMIT:
@@ -230,7 +254,7 @@ class ChildOutcome(BaseModel):
     stderr: str = ""
     truncated: bool = False
     output_bytes: int = Field(default=0, ge=0, le=2**50)
-    names: list[str] = Field(default_factory=list, max_length=10_000)
+    names: list[str] = Field(default_factory=list)
     # What a child says about its own use: plausible numbers, or it is lying.
     tool_calls: int = Field(default=0, ge=0, le=2**40)
     cpu_ms: float = Field(default=0.0, ge=0, le=1e10)
@@ -238,14 +262,15 @@ class ChildOutcome(BaseModel):
     peak_memory_bytes: int = Field(default=0, ge=0, le=2**50)
 
 
-def _outcome_within(outcome: ChildOutcome, limits: Limits) -> None:
+def _outcome_within(outcome: ChildOutcome, limits: Limits, source: str) -> None:
     """The parent's own check of what the child reports against the policy's limits."""
     for stream in (outcome.stdout, outcome.stderr):
         if len(stream) > limits.max_output_bytes + _MARKER_CHARS:
             raise ProtocolError(f"{len(stream)} characters of output; the limit is "
                                 f"{limits.max_output_bytes}")
-    if any(len(name) > 1_000 for name in outcome.names):
-        raise ProtocolError("an implausible name")
+    # Each name a snippet binds is written in its source.
+    if sum(len(name) for name in outcome.names) > len(source):
+        raise ProtocolError("names the snippet did not write")
     if outcome.value is not None:
         size = len(to_json(outcome.value))
         if size > max(limits.max_answer_bytes, _REPR_BYTES):
@@ -288,7 +313,6 @@ class SandboxProcess:
         os.set_blocking(self._from_child, False)
         os.set_blocking(self._to_child, False)  # a child that stops reading cannot block us
         self._reader = FrameReader(self._from_child, max_frame)
-        self._raise_hard = True  # until the kernel says this process may not
         self.alive = True
         try:
             kind, _ = self._reader.read(deadline=time.monotonic() + 30)
@@ -320,15 +344,9 @@ class SandboxProcess:
         """
         used = self._cpu_seconds()
         soft = int(used + self.limits.cpu_seconds + 0.999)
-        hard = soft + 1 if self._raise_hard else resource.RLIM_INFINITY
-        try:
+        hard = soft + 1 if _CAN_RAISE_HARD_LIMITS else resource.RLIM_INFINITY
+        with contextlib.suppress(OSError, ValueError):  # gone: the run will notice
             resource.prlimit(self.pid, resource.RLIMIT_CPU, (soft, hard))
-        except PermissionError:
-            self._raise_hard = False
-            with contextlib.suppress(OSError, ValueError):
-                resource.prlimit(self.pid, resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
-        except (OSError, ValueError):
-            pass  # gone: the run will notice
         return used
 
     def _signal(self, signum: int) -> None:
@@ -373,7 +391,7 @@ class SandboxProcess:
                                             ) from None
                     if outcome.id != snippet_id:
                         raise ProtocolError("an outcome for another snippet")
-                    _outcome_within(outcome, self.limits)
+                    _outcome_within(outcome, self.limits, source)
                     execution.outcome = outcome
                     # Frozen until its next snippet: nothing a snippet left behind (a signal
                     # handler, a timer) runs while the session is idle.

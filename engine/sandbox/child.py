@@ -278,6 +278,11 @@ class Executor:
         self.limits = limits
         self.channel = channel
         self.namespace = sandbox.namespace(channel)
+        # The engine's names as every snippet must find them (the policy refuses rebinding
+        # them, P113; this holds even when the static checks are off).
+        self.engine_names = {k: v for k, v in self.namespace.items()
+                             if not k.startswith("__")}
+        self.builtins = self.namespace["__builtins__"]
         flood = max(limits.output_flood_bytes, limits.max_output_bytes)
         self.stdout = Output(limits.max_output_bytes, flood)
         self.stderr = Output(limits.max_output_bytes, flood)
@@ -286,6 +291,9 @@ class Executor:
         self.stdout.reset()
         self.stderr.reset()
         self.channel.calls = 0
+        self.namespace.update(self.engine_names)
+        self.namespace["__builtins__"] = self.builtins
+        self.namespace.pop("print", None)  # a global `print` would shadow the builtin
         before = dict(self.namespace)
         sys.stdout, sys.stderr = self.stdout, self.stderr
         cpu_start = time.process_time()
@@ -394,7 +402,29 @@ def _answer(value: Any, limit: int) -> Any:
         raise _BadAnswer(f"the final answer cannot be turned into JSON: {exc}") from None
     if size > limit:
         raise _BadAnswer(f"the final answer is {size} bytes of JSON; the limit is {limit}")
+    _plain_enough(data)
     return data
+
+
+#: What the parent's JSON reader takes: nesting and integer size within its bounds.
+_MAX_NESTING = 100
+_MAX_INT = 10**300
+
+
+def _plain_enough(data: Any) -> None:
+    """Refuse an answer nested deeper, or holding larger integers, than the parent reads."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_NESTING:
+            raise _BadAnswer(f"the final answer nests more than {_MAX_NESTING} levels deep")
+        if type(item) is int and not -_MAX_INT < item < _MAX_INT:
+            raise _BadAnswer("the final answer holds an integer of more than 300 digits; "
+                             "pass it as a string")
+        if type(item) is list:
+            stack.extend((child, depth + 1) for child in item)
+        elif type(item) is dict:
+            stack.extend((child, depth + 1) for child in item.values())
 
 
 def _without_surrogates(data: Any) -> Any:

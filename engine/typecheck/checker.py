@@ -48,12 +48,17 @@ from engine.typecheck.context import (
     SNIPPET_MODULE,
     TOOLS_MODULE,
     Binding,
+    BindingKind,
     SessionContext,
+    module_alias,
 )
 from engine.typecheck.typetext import TypeText
 from engine.typecheck.writes import shared_writes
 
 log = logging.getLogger(__name__)
+
+#: Beyond this many characters the type of a name an earlier snippet bound is not kept.
+MAX_BINDING_TEXT = 2_000
 
 #: mypy keeps process-wide state (a cache of builtin types among it), so checks of all
 #: engines in a process take turns, and each starts by clearing that cache: a type cached by
@@ -226,12 +231,19 @@ class TypeChecker:
                 continue
             if isinstance(node, FuncDef):
                 rendered = text.function(name, node)
-                bindings.append(Binding(name, "function", rendered, tuple(sorted(text.modules))))
+                kind: BindingKind = "function"
+            else:
+                declared = (node.type if isinstance(node, Var)
+                            else node.var.type if isinstance(node, Decorator) else None)
+                rendered = text.render(narrowed.get(name) or declared)
+                kind = "value"
+            if len(rendered) > MAX_BINDING_TEXT:
+                # A type this large would make every later check of the session costly: the
+                # name is known, its type is not.
+                bindings.append(Binding(name, "value", f"{module_alias('typing')}.Any",
+                                        ("typing",)))
                 continue
-            declared = (node.type if isinstance(node, Var)
-                        else node.var.type if isinstance(node, Decorator) else None)
-            typ = narrowed.get(name) or declared
-            bindings.append(Binding(name, "value", text.render(typ), tuple(sorted(text.modules))))
+            bindings.append(Binding(name, kind, rendered, tuple(sorted(text.modules))))
         return tuple(bindings)
 
     def close(self) -> None:
@@ -272,6 +284,7 @@ def _diagnostics(
     messages: Sequence[str], source: str, offset: int, last_line: int, snippet_path: str
 ) -> list[Diagnostic]:
     found: list[Diagnostic] = []
+    lines = source.splitlines()
     for raw in messages:
         try:
             item = json.loads(raw)
@@ -302,7 +315,7 @@ def _diagnostics(
             line=line, column=int(item.get("column", 0)) + 1,
             end_line=end_line - offset if isinstance(end_line, int) and end_line > offset else None,
             end_column=end_column + 1 if isinstance(end_column, int) else None,
-            source_line=line_of(source, line),
+            source_line=line_of(lines, line),
             hint=item.get("hint") or entry.hint,
         ))
     return found

@@ -10,7 +10,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +23,8 @@ import pytest
 
 from engine import Engine, Policy, Session, load_tools
 from engine.sandbox.limits import unavailable_reason
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason="seccomp unavailable")
 
@@ -167,3 +173,40 @@ def test_the_cpu_limit_binds_when_sigxcpu_is_disarmed(bare: Engine, disarm: str)
         result = session.run(ESCAPE + disarm + "\nwhile True:\n    pass")
         assert [d.code for d in result.errors] == ["R203"], result.diagnostics
         assert intact(session)
+
+
+SESSION_CPU = """
+import sys
+sys.path.insert(0, {root!r})
+from engine import Engine, Policy, load_tools
+policy = Policy.from_toml('extends = "default"\\n[limits]\\ncpu_seconds = 1.0\\n'
+                          'timeout_seconds = 5.0\\n')
+with Engine(load_tools("tests.security.toolset"), policy, check_types=False) as engine:
+    with engine.session() as session:
+        burn = "n = 0\\nwhile n < {loops}:\\n    n += 1"
+        print([d.code for _ in range(4) for d in session.run(burn).errors])
+        print([d.code for d in session.run("while True:\\n    pass").errors])
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root and setpriv to drop CAP_SYS_RESOURCE")
+def test_the_cpu_limit_is_per_snippet_without_cap_sys_resource(tmp_path: Path) -> None:
+    # Without the capability a lowered hard limit could never be raised again: every later
+    # snippet of the session would share the first one's budget.
+    loops = _loops_for(0.6)
+    script = tmp_path / "host.py"
+    script.write_text(SESSION_CPU.format(root=str(ROOT), loops=loops))
+    done = subprocess.run(
+        ["setpriv", "--inh-caps=-sys_resource", "--bounding-set=-sys_resource",
+         sys.executable, str(script)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, check=True)
+    lines = done.stdout.splitlines()
+    assert lines == ["[]", "['R203']"], (loops, done.stdout + done.stderr)
+
+
+def _loops_for(seconds: float) -> int:
+    """How many `n += 1` iterations of module-level code take about ``seconds`` of CPU."""
+    started = time.process_time()
+    exec("n = 0\nwhile n < 2_000_000:\n    n += 1", {})
+    return int(2_000_000 * seconds / max(time.process_time() - started, 1e-3))
