@@ -268,9 +268,8 @@ def _outcome_within(outcome: ChildOutcome, limits: Limits, source: str) -> None:
         if len(stream) > limits.max_output_bytes + _MARKER_CHARS:
             raise ProtocolError(f"{len(stream)} characters of output; the limit is "
                                 f"{limits.max_output_bytes}")
-    # Each name a snippet binds is written in its source.
-    if sum(len(name) for name in outcome.names) > len(source):
-        raise ProtocolError("names the snippet did not write")
+    if len(outcome.names) > MAX_NAMES or any(len(n) > len(source) for n in outcome.names):
+        raise ProtocolError("more or longer names than a snippet can bind")
     if outcome.value is not None:
         size = len(to_json(outcome.value))
         if size > max(limits.max_answer_bytes, _REPR_BYTES):
@@ -278,6 +277,8 @@ def _outcome_within(outcome: ChildOutcome, limits: Limits, source: str) -> None:
                                 f"{limits.max_answer_bytes}")
 
 
+#: The child reports at most this many bound names (engine.sandbox.child.MAX_NAMES).
+MAX_NAMES = 1_000
 #: A value that is not data is reported as its repr, cut to 1,000 characters.
 _REPR_BYTES = 4_100
 

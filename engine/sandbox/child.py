@@ -26,6 +26,8 @@ from engine.sandbox.protocol import FrameReader, Kind, ToolStatus, write_frame
 from engine.sandbox.spec import SandboxSpec, ToolSpec, build_types, evaluate_type
 
 SNIPPET_FILENAME = "<snippet>"
+#: The names a snippet bound, as reported: the first this many (a star import binds hundreds).
+MAX_NAMES = 1_000
 _MESSAGE_LIMIT = 2000
 
 
@@ -307,7 +309,7 @@ class Executor:
         # Keys of a namespace a snippet could reach through frames need not be strings.
         changed = sorted(k for k, v in self.namespace.items()
                          if type(k) is str and not k.startswith("__")
-                         and (k not in before or before[k] is not v))
+                         and (k not in before or before[k] is not v))[:MAX_NAMES]
         usage = resource.getrusage(resource.RUSAGE_SELF)
         outcome.update(
             stdout=self.stdout.getvalue(), stderr=self.stderr.getvalue(),

@@ -210,3 +210,30 @@ def _loops_for(seconds: float) -> int:
     started = time.process_time()
     exec("n = 0\nwhile n < 2_000_000:\n    n += 1", {})
     return int(2_000_000 * seconds / max(time.process_time() - started, 1e-3))
+
+
+def test_a_session_cannot_make_its_own_later_checks_costly(full: Engine) -> None:
+    def nested(prefix: str) -> str:  # a tuple type of 10**5 elements, in five lines
+        lines = [f"{prefix}a = (1,1,1,1,1,1,1,1,1,1)"]
+        for previous, current in zip("abcd", "bcde", strict=True):
+            lines.append(f"{prefix}{current} = (" + ",".join([prefix + previous] * 10) + ")")
+        return "\n".join(lines)
+
+    with full.session() as session:
+        for prefix in ("s", "t"):
+            assert session.run(nested(prefix)).ok
+        assert sum(len(b.text) for b in session.context.bindings) < 20_000
+        later = session.run("print(len(se))")
+        assert later.ok and later.stdout == "10\n"
+
+
+def test_the_tool_traffic_of_a_snippet_is_bounded(bare: Engine) -> None:
+    policy = POLICY.model_copy(update={"limits": POLICY.limits.model_copy(
+        update={"max_tool_traffic_bytes": 1_000_000})})
+    with Engine(load_tools("tests.security.toolset"), policy, check_policy=False,
+                check_types=False) as engine, engine.session() as session:
+        result = session.run("s = 'x' * 60_000\nfor i in range(100):\n    lookup(s)")
+        assert [d.code for d in result.errors] == ["R206"]
+        assert "moved more than 1000000 bytes" in result.errors[0].message
+        assert len(result.tool_calls) < 20
+        assert intact(session)
