@@ -189,13 +189,17 @@ def drop_capabilities() -> None:
         raise OSError(ctypes.get_errno(), "capset failed")
 
 
-def lock_down(seccomp_filter: Any) -> None:
-    """No capabilities, not dumpable, no new privileges, then the filter: from here on the
-    allow-list is the process's world."""
+def shed_privileges() -> None:
+    """No capabilities and not dumpable (no core; no other process of the same user may
+    ptrace it or read its memory through /proc). Done once in the zygote: every session child
+    inherits both through fork."""
     drop_capabilities()
-    # Not dumpable: no core, and no other process of the same user may ptrace it or read
-    # its memory through /proc.
     _prctl(_PR_SET_DUMPABLE, 0)
+
+
+def lock_down(seccomp_filter: Any) -> None:
+    """No new privileges, then the filter: from here on the allow-list is the process's
+    world (capabilities are already gone: ``shed_privileges``)."""
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     if seccomp_filter is not None:
         seccomp_filter.load()

@@ -54,6 +54,7 @@ def _prepare(spec: Any) -> tuple[Any, Any, Any]:
         CHILD_OUT_FD,
         ResourcePlan,
         build_filter,
+        shed_privileges,
         unavailable_reason,
     )
 
@@ -64,6 +65,7 @@ def _prepare(spec: Any) -> tuple[Any, Any, Any]:
             raise SandboxUnavailableError(reason)
         seccomp_filter = build_filter(spec.policy)
     executor = prepare(Sandbox(spec), CHILD_IN_FD, CHILD_OUT_FD)
+    shed_privileges()
     return executor, seccomp_filter, ResourcePlan.for_policy(spec.policy)
 
 
