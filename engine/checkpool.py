@@ -5,7 +5,8 @@ A snippet can make analysis slow (mypy's inference on nested generic calls takes
 hold up the checks of other sessions. So checks run in a small pool of warm worker processes
 (``engine.checkworker``); a check that runs past the policy's ``limits.check_seconds`` has its
 worker killed, the snippet gets a diagnostic (P153, or T197 in the type stage) and a new worker
-is started in the background. Several workers also let checks use every core.
+is started (the caller of the costly check waits for it; nobody else does). Several workers
+also let checks use every core.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ _BOOTSTRAP = (
 
 #: How long a new worker may take to import and warm its checker.
 START_SECONDS = 60.0
+#: A check still running after this long is probably a costly one: its worker yields the CPU
+#: to everything else (SCHED_IDLE, nice 19) for the rest of its budget.
+DEMOTE_SECONDS = 0.1
+DEMOTED_NICE = 19
 #: A report is small (findings are capped per stage); a worker that sends more is broken.
 _REPLY_BYTES = 8 * 1024 * 1024
 
@@ -93,13 +98,20 @@ class _Worker:
         return ""
 
     def check(self, request: bytes, budget: float) -> CheckReport | _Overrun:
-        deadline = time.monotonic() + budget
+        started = time.monotonic()
+        deadline = started + budget
         stage = Stage.PARSE
+        demoted = False
         try:
             self.connection.send_bytes(request)
             while True:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self.connection.poll(remaining):
+                if not demoted:
+                    remaining = min(remaining, started + DEMOTE_SECONDS - time.monotonic())
+                if remaining <= 0 or not self.connection.poll(max(remaining, 0)):
+                    if not demoted and time.monotonic() < deadline:
+                        demoted = self._priority(DEMOTED_NICE)
+                        continue
                     return _Overrun(stage, f"ran for more than {budget:g} s")
                 message = self.connection.recv_bytes(_REPLY_BYTES)
                 if message.startswith(PROGRESS):
@@ -108,9 +120,25 @@ class _Worker:
                     return _Overrun(stage, "needed more memory than the policy allows")
                 else:
                     reply = CheckReply.model_validate_json(message)
+                    if demoted:
+                        self._priority(0)
                     return reply.report.model_copy(update={"bindings": reply.bindings})
         except (EOFError, OSError):
             return _Overrun(stage, "made the checker fail")
+
+    def _priority(self, nice: int) -> bool:
+        """Demote the worker (``nice`` > 0) to run only when a CPU is otherwise idle, or give
+        it back its normal priority; False if the system would not (going back to normal
+        needs privilege: a worker that stays demoted only checks at a lower priority)."""
+        policy = os.SCHED_IDLE if nice else os.SCHED_OTHER
+        try:  # Linux schedules threads: every thread of the worker
+            threads = [int(t) for t in os.listdir(f"/proc/{self.process.pid}/task")]
+            for thread in threads:
+                os.sched_setscheduler(thread, policy, os.sched_param(0))
+                os.setpriority(os.PRIO_PROCESS, thread, nice)
+        except OSError:
+            return False
+        return True
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -137,8 +165,10 @@ class CheckPool:
         self._closed = False
         self.replaced = 0  # workers killed for a snippet: a figure for tests and operators
 
-    def _start(self) -> _Worker:
+    def _start(self, idle: bool = False) -> _Worker:
         worker = _Worker(self.spec_json)
+        if idle:
+            worker._priority(DEMOTED_NICE)
         try:
             worker.ready(START_SECONDS)
         except BaseException:
@@ -176,24 +206,26 @@ class CheckPool:
         worker.kill()
 
     def _replace(self, worker: _Worker) -> None:
-        """Kill a worker and start its successor in the background; the caller goes on."""
+        """Kill a worker and start its successor in the caller's own time: whoever sent the
+        costly snippet waits for the repair, so a stream of costly snippets slows its sender,
+        not the checks of others (who keep the pool's other workers meanwhile)."""
         with self._lock:
             self._busy.discard(worker)
             self.replaced += 1
-        worker.kill()
-
-        def successor() -> None:
-            try:
-                fresh = self._start()
-            except Exception:
-                return  # the next check starts one itself and reports what went wrong
-            self._release(fresh)
-
-        with self._lock:
-            if self._closed:
+            closed = self._closed
+            if closed:
                 self._slots -= 1
-                return
-        threading.Thread(target=successor, name="codeact-check-start", daemon=True).start()
+        worker.kill()
+        if closed:
+            return
+        try:
+            # At idle priority: it costs a second of CPU, which is the sender's to wait for,
+            # not other checks' to give up.
+            fresh = self._start(idle=True)
+        except Exception:
+            return  # _start gave the slot back; the next check reports what went wrong
+        fresh._priority(0)
+        self._release(fresh)
 
     def warm(self, workers: int = 1) -> None:
         """Have ``workers`` workers ready (each takes about a second to start; they start

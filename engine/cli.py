@@ -389,7 +389,8 @@ def mcp(
         except ValueError as exc:
             _usage_error(str(exc))
     registry, loaded = _load(tools, policy)
-    # One check worker more than a tenant may keep busy: another tenant's check never waits.
+    # A tenant keeps at most max_concurrent workers busy (a call whose check was stopped
+    # waits while its worker is replaced); one more stays for everyone else.
     eng = _engine(registry, loaded, unsafe_no_seccomp, check_workers=max_concurrent + 1)
     try:
         eng.session().close()  # fail now, clearly, if the sandbox cannot run here
