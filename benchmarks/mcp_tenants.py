@@ -13,16 +13,13 @@ ratio to the quiet phase, measured in this one run.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 import anyio
 import httpx2
-import uvicorn
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from rich.console import Console
@@ -34,17 +31,12 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.check_latency import percentile  # noqa: E402
 from engine import Engine, Policy, load_tools  # noqa: E402
 from engine.mcp_server import TenantLimits, build_server, http_app  # noqa: E402
+from engine.testing.asgi import serve_on_loopback  # noqa: E402
 
 TENANTS = {"honest": "honest-token-0123456789", "hostile": "hostile-token-0123456789"}
 HONEST = "u = get_user(1)\nn = len(get_all_users())\nprint(n)"
 COSTLY = ("x = list(map(lambda a: list(map(lambda b: list(map(lambda c: list(map(lambda d: "
           "list(map(lambda e: e, d)), c)), b)), a)), [[[[[1]]]]]))")
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def measure(url: str, calls: int) -> dict[str, list[float]]:
@@ -102,19 +94,11 @@ def main() -> None:
                     check_workers=3)
     engine.warm_up(all_workers=True)
     server, pool = build_server(engine, limits=TenantLimits(max_concurrent=2))
-    port = _port()
-    config = uvicorn.Config(http_app(server, host="127.0.0.1", tenants=TENANTS),
-                            host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    while not uv.started:
-        time.sleep(0.02)
+    app = http_app(server, host="127.0.0.1", tenants=TENANTS)
     try:
-        phases = anyio.run(measure, f"http://127.0.0.1:{port}/mcp", args.calls)
+        with serve_on_loopback(app) as base:
+            phases = anyio.run(measure, f"{base}/mcp", args.calls)
     finally:
-        uv.should_exit = True
-        thread.join(10)
         pool.close_all()
         engine.close()
     table = Table(title="honest tenant's `run` latency over MCP (ms)")

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
 import sys
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +12,6 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-import uvicorn
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from typer.testing import CliRunner
@@ -23,6 +19,7 @@ from typer.testing import CliRunner
 from engine import Engine, Policy, load_tools
 from engine.cli import app
 from engine.mcp_server import SessionPool, TenantLimits, build_server, http_app
+from engine.testing.asgi import serve_on_loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-0123456789"
@@ -114,31 +111,19 @@ def test_stdio(policy_file: Path) -> None:
     anyio.run(main)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def http_server(policy_file: Path) -> Iterator[str]:
     engine = Engine(load_tools("examples.toolsets.users"), Policy.load(policy_file),
                     check_workers=3)
     engine.warm_up(all_workers=True)
     server, pool = build_server(engine, limits=TenantLimits(max_sessions=4, max_concurrent=2))
-    port = _free_port()
-    config = uvicorn.Config(http_app(server, host="127.0.0.1", token=TOKEN, tenants=TENANTS),
-                            host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    while not uv.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/mcp"
-    uv.should_exit = True
-    thread.join(10)
-    pool.close_all()
-    engine.close()
+    app = http_app(server, host="127.0.0.1", token=TOKEN, tenants=TENANTS)
+    try:
+        with serve_on_loopback(app) as base:
+            yield f"{base}/mcp"
+    finally:
+        pool.close_all()
+        engine.close()
 
 
 @asynccontextmanager
