@@ -130,11 +130,16 @@ class _Worker:
         """Demote the worker (``nice`` > 0) to run only when a CPU is otherwise idle, or give
         it back its normal priority; False if the system would not (going back to normal
         needs privilege: a worker that stays demoted only checks at a lower priority)."""
-        policy = os.SCHED_IDLE if nice else os.SCHED_OTHER
+        idle = getattr(os, "SCHED_IDLE", None)  # Linux only; elsewhere the nice value alone
         try:  # Linux schedules threads: every thread of the worker
             threads = [int(t) for t in os.listdir(f"/proc/{self.process.pid}/task")]
+        except OSError:
+            threads = [self.process.pid]
+        try:
             for thread in threads:
-                os.sched_setscheduler(thread, policy, os.sched_param(0))
+                if idle is not None:
+                    os.sched_setscheduler(thread, idle if nice else os.SCHED_OTHER,
+                                          os.sched_param(0))
                 os.setpriority(os.PRIO_PROCESS, thread, nice)
         except OSError:
             return False

@@ -99,9 +99,13 @@ def _exit_with_parent(parent: int, workdir: str) -> None:
 
 
 def _limit_memory(megabytes: int) -> None:
-    """Bound what a check may add to the warm worker's address space."""
-    with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[0])
+    """Bound what a check may add to the warm worker's address space (where /proc tells
+    the current size; elsewhere the wall-clock budget alone bounds a check)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[0])
+    except OSError:
+        return
     limit = pages * os.sysconf("SC_PAGE_SIZE") + megabytes * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 

@@ -177,13 +177,15 @@ _CATALOG: tuple[Code, ...] = (
     Code(
         "P150", "too-many-nodes", Stage.POLICY,
         "The snippet has more syntax nodes than the policy allows",
-        "The policy's `limits.max_nodes` bounds the size of the syntax tree.",
+        "The policy's `limits.max_nodes` bounds the size of the syntax tree (CPython's `ast`, "
+        "counted before any costly analysis), so that checking stays cheap.",
         hint="Write a shorter snippet.",
     ),
     Code(
         "P151", "nesting-too-deep", Stage.POLICY,
         "The snippet nests deeper than the policy allows",
-        "The policy's `limits.max_depth` bounds how deeply expressions and blocks nest.",
+        "The policy's `limits.max_depth` bounds how deeply expressions and blocks nest (in "
+        "CPython's `ast`, counted before any costly analysis).",
         hint="Flatten the code: use intermediate variables or helper functions.",
     ),
     Code(

@@ -79,8 +79,13 @@ class Syntax(BaseModel):
 class Limits(BaseModel):
     model_config = _STRICT
     max_source_bytes: int = Field(default=65_536, gt=0, description="Size of a snippet.")
-    max_nodes: int = Field(default=20_000, gt=0, description="Syntax nodes in a snippet.")
-    max_depth: int = Field(default=100, gt=0, description="Nesting depth of the syntax tree.")
+    max_nodes: int = Field(
+        default=20_000, gt=0,
+        description="Syntax nodes in a snippet (CPython's `ast`, counted before any analysis).",
+    )
+    max_depth: int = Field(
+        default=100, gt=0, description="Nesting depth of the snippet's `ast` syntax tree."
+    )
     max_literal_bytes: int = Field(
         default=1_000_000, gt=0, description="Size of a value a constant expression may build."
     )
