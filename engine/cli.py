@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 import engine
 from engine import codes, render
@@ -40,8 +41,16 @@ app = typer.Typer(
 policy_app = typer.Typer(help="Inspect and validate policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# rich styles the engine's own text only: no emoji codes or highlighting anywhere, markup only
+# in our own literals (data is escaped or written as it is, see `emit`).
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def emit(text: str, end: str = "\n") -> None:
+    """Data (JSON, SARIF, stubs, a snippet's output) on standard output, byte for byte."""
+    out.file.write(text + end)
+    out.file.flush()
 
 
 class Format(StrEnum):
@@ -75,7 +84,7 @@ def _root(version: Annotated[bool, typer.Option(
 
 
 def _usage_error(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(2)
 
 
@@ -126,9 +135,9 @@ def check(
     finally:
         eng.close()
     if output_format is Format.json:
-        out.print(render.to_json(reports), markup=False)
+        emit(render.to_json(reports))
     elif output_format is Format.sarif:
-        out.print(render.to_sarif(reports, engine.__version__), markup=False)
+        emit(render.to_sarif(reports, engine.__version__))
     else:
         render.print_text(reports, out)
     raise typer.Exit(0 if all(r.report.ok for r in reports) else 1)
@@ -176,7 +185,7 @@ def run(
     finally:
         eng.close()
     if output_format is RunFormat.json:
-        out.print(render.run_to_json(runs), markup=False)
+        emit(render.run_to_json(runs))
     raise typer.Exit(0 if all(r.ok for _, r in runs) else 1)
 
 
@@ -200,7 +209,7 @@ def repl(
     except SandboxUnavailableError as exc:
         eng.close()
         _usage_error(str(exc))
-    out.print(f"codeact repl — policy [bold]{loaded.name}[/], "
+    out.print(f"codeact repl — policy [bold]{escape(loaded.name)}[/], "
               f"{len(registry)} tools. :help for commands.")
     count = 0
     try:
@@ -212,13 +221,13 @@ def repl(
             if command in (":quit", ":q", ":exit"):
                 break
             if command == ":help":
-                out.print(_REPL_HELP, markup=False)
+                emit(_REPL_HELP)
             elif command == ":rules":
-                out.print(render_prompt_rules(loaded), markup=False)
+                emit(render_prompt_rules(loaded))
             elif command == ":stubs":
-                out.print(eng.prompt_view, markup=False)
+                emit(eng.prompt_view)
             elif command == ":names":
-                out.print(", ".join(sorted(session.context.names)) or "(none)")
+                emit(", ".join(sorted(session.context.names)) or "(none)")
             elif command:
                 count += 1
                 render.print_run(f"[{count}]", session.run(source), out)
@@ -431,12 +440,12 @@ def stubs(
     registry, _ = _load(tools, "default")
     text = render_stubs(registry)
     if output is None:
-        out.print(text, markup=False, end="")
+        emit(text, end="")
         return
     output.mkdir(parents=True, exist_ok=True)
     target = output / "__init__.pyi"
     target.write_text(text, encoding="utf-8")
-    err.print(f"wrote {target}")
+    err.print(f"wrote {escape(str(target))}")
 
 
 @app.command()
@@ -451,7 +460,7 @@ def explain(
     found = codes.lookup(code)
     if found is None:
         _usage_error(f"unknown code {code!r}; `codeact explain` lists them all")
-    out.print(render.explain(found), markup=False)
+    emit(render.explain(found))
 
 
 @policy_app.command("show")
@@ -462,10 +471,11 @@ def policy_show(
     """Show a policy resolved (extends applied) and its rules in plain language."""
     _, loaded = _load(None, name)
     if as_json:
-        out.print(loaded.model_dump_json(indent=2), markup=False)
+        emit(loaded.model_dump_json(indent=2))
         return
-    out.print(f"[bold]{loaded.name}[/]: {loaded.description}  [dim]({loaded.source})[/]")
-    out.print(render_prompt_rules(loaded), markup=False)
+    out.print(f"[bold]{escape(loaded.name)}[/]: {escape(loaded.description)}  "
+              f"[dim]({escape(loaded.source)})[/]")
+    emit(render_prompt_rules(loaded))
 
 
 @policy_app.command("validate")
@@ -473,7 +483,7 @@ def policy_validate(files: Annotated[list[str], typer.Argument(help="Policy file
     """Validate policy files; exit 2 and name the key and file of every problem."""
     for file in files:
         _load(None, file)
-        out.print(f"{file}: ok")
+        out.print(f"{escape(file)}: ok")
 
 
 def main() -> None:

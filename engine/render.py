@@ -72,12 +72,10 @@ def _print_diagnostic(path: str, d: Diagnostic, console: Console) -> None:
 
 def print_run(path: str, result: RunResult, console: Console) -> None:
     """A run for people: the snippet's output, its value, diagnostics and what it used."""
-    if result.stdout:
-        console.print(result.stdout, end="" if result.stdout.endswith("\n") else "\n",
-                      markup=False, highlight=False)
-    if result.stderr:
-        console.print(result.stderr, style="yellow", markup=False, highlight=False,
-                      end="" if result.stderr.endswith("\n") else "\n")
+    for stream in (result.stdout, result.stderr):  # the snippet's own bytes, as they are
+        if stream:
+            console.file.write(stream if stream.endswith("\n") else stream + "\n")
+    console.file.flush()
     for d in result.diagnostics:
         _print_diagnostic(path, d, console)
     if result.value is not None or result.final:
