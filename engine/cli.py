@@ -25,7 +25,7 @@ from engine.errors import (
 )
 from engine.pipeline import Engine
 from engine.policy.model import Policy, bundled_policy_names
-from engine.policy.prompt import render_prompt_rules
+from engine.policy.prompt import render_prompt_rules, risky_capabilities, unimportable_modules
 from engine.results import RunResult
 from engine.stubs import render_stubs
 from engine.tools import ToolRegistry, load_tools
@@ -475,15 +475,34 @@ def policy_show(
         return
     out.print(f"[bold]{escape(loaded.name)}[/]: {escape(loaded.description)}  "
               f"[dim]({escape(loaded.source)})[/]")
+    for risk in risky_capabilities(loaded):
+        out.print(f"[bold yellow]warning:[/] {escape(risk)}")
     emit(render_prompt_rules(loaded))
 
 
 @policy_app.command("validate")
 def policy_validate(files: Annotated[list[str], typer.Argument(help="Policy files.")]) -> None:
-    """Validate policy files; exit 2 and name the key and file of every problem."""
+    """Validate policy files, every one; exit 2 and name the key and file of every problem.
+
+    Also warns about allowed modules this Python cannot import, and what a policy opens."""
+    failed = False
     for file in files:
-        _load(None, file)
+        try:
+            loaded = Policy.load(file)
+        except PolicyError as exc:
+            failed = True
+            for issue in exc.issues:
+                err.print(f"[bold red]error:[/] {escape(str(issue))}")
+            continue
+        for name in unimportable_modules(loaded):
+            err.print(f"[bold yellow]warning:[/] {escape(file)}: imports.allow: the module "
+                      f"{escape(repr(name))} cannot be imported here; snippets that import it "
+                      "will fail")
+        for risk in risky_capabilities(loaded):
+            err.print(f"[bold yellow]warning:[/] {escape(file)}: {escape(risk)}")
         out.print(f"{escape(file)}: ok")
+    if failed:
+        raise typer.Exit(2)
 
 
 def main() -> None:

@@ -77,7 +77,7 @@ class Engine:
         # The sandbox is imported only when something runs: checking works everywhere.
         from engine.sandbox.limits import unavailable_reason
         from engine.sandbox.spec import build_spec
-        from engine.sandbox.zygote import Zygote
+        from engine.sandbox.zygote import UnimportableModuleError, Zygote
 
         if self.isolation == "seccomp":
             reason = unavailable_reason()
@@ -97,6 +97,11 @@ class Engine:
             zygote = self._zygote_handle
         try:
             zygote.ready()
+        except UnimportableModuleError as exc:
+            raise SandboxUnavailableError(
+                f"the policy {self.policy.name!r} ({self.policy.source}) allows the module "
+                f"{exc.module!r} in imports.allow, but {exc}; install it, or remove it from "
+                "imports.allow") from None
         except SandboxUnavailableError as exc:
             hint = ("" if self.isolation != "seccomp" else
                     "; to run without kernel isolation anyway, create the Engine with "

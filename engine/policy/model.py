@@ -249,9 +249,20 @@ def _resolve(data: dict[str, Any], source: str, base_dir: Path, chain: tuple[Pat
         raise PolicyError(issues)
     merged.setdefault("name", Path(source).stem if source.endswith(".toml") else "custom")
     try:
-        return Policy.model_validate({**merged, "source": source})
+        # Strict: "yes" is not a boolean and "5" is not a number, whatever pydantic could make
+        # of them; a policy that opens the network must say `true`.
+        return Policy.model_validate({**_as_tuples(merged), "source": source}, strict=True)
     except ValidationError as exc:
         raise PolicyError([_issue(source, err) for err in exc.errors()]) from exc
+
+
+def _as_tuples(data: Any) -> Any:
+    """TOML arrays as the tuples the model declares (strict validation takes no list)."""
+    if isinstance(data, dict):
+        return {key: _as_tuples(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return tuple(_as_tuples(item) for item in data)
+    return data
 
 
 def _merge(

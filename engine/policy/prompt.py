@@ -7,7 +7,9 @@ contexts.
 
 from __future__ import annotations
 
-from engine.policy.model import Policy
+import importlib.util
+
+from engine.policy.model import DEFAULT_DENIED_ATTRIBUTES, Policy
 from engine.policy.rules import _SYNTAX_LABELS
 
 _SAFE_BUILTIN_HINT = 8  # how many denied builtins to name explicitly
@@ -46,6 +48,36 @@ def prompt_rules(policy: Policy) -> list[str]:
     rules.append("Variables you define stay available to your next snippets.")
     rules.append("When you have the answer, call final_answer(value).")
     return rules
+
+
+def risky_capabilities(policy: Policy) -> list[str]:
+    """What this policy opens beyond the default's guarantees, in plain words."""
+    found = []
+    if policy.sandbox.network:
+        found.append("snippets may open network connections (sandbox.network = true)")
+    if policy.attributes.allow_private:
+        found.append("snippets may use private attributes (attributes.allow_private = true)")
+    if policy.attributes.allow_dunder:
+        found.append("snippets may use the interpreter's double-underscore attributes "
+                     f"{', '.join(policy.attributes.allow_dunder)} (attributes.allow_dunder)")
+    reopened = sorted(set(DEFAULT_DENIED_ATTRIBUTES) - policy.denied_attributes)
+    if reopened:
+        found.append("attributes denied by default are allowed: " + ", ".join(reopened)
+                     + " (attributes.deny)")
+    return found
+
+
+def unimportable_modules(policy: Policy) -> list[str]:
+    """Allowed modules this Python cannot import (a snippet's import of them would fail)."""
+    missing = []
+    for name in sorted(policy.allowed_modules):
+        try:
+            found = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            found = None
+        if found is None:
+            missing.append(name)
+    return missing
 
 
 def render_prompt_rules(policy: Policy) -> str:

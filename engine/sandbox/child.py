@@ -48,6 +48,15 @@ class _Stop(BaseException):
         self.message = message
 
 
+class UnimportableModule(Exception):
+    """A module the policy allows cannot be imported where the sandbox runs."""
+
+    def __init__(self, module: str, reason: str) -> None:
+        super().__init__(f"{module}: {reason}")
+        self.module = module
+        self.reason = reason
+
+
 class ToolError(Exception):
     """A tool raised on the trusted side; the message names the tool."""
 
@@ -234,7 +243,12 @@ class Sandbox:
             TypeAdapter(self.returns[t.name])
         allowed = policy.allowed_modules
         for module in [*sorted(allowed), *_RUNTIME_SUPPORT, *(f"encodings.{c}" for c in _CODECS)]:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                if module not in allowed:
+                    raise
+                raise UnimportableModule(module, str(exc)) from None
         self.views: dict[str, types.ModuleType] = {}
         for module in sorted(allowed):
             _module_view(module, allowed, self.views, policy.denied_attributes)

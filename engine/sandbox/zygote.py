@@ -35,6 +35,14 @@ _BOOTSTRAP = (
 )
 
 
+class UnimportableModuleError(SandboxUnavailableError):
+    """The policy allows a module that cannot be imported here (not the sandbox's fault)."""
+
+    def __init__(self, module: str, reason: str) -> None:
+        super().__init__(f"the module {module!r} cannot be imported here ({reason})")
+        self.module = module
+
+
 @dataclass(frozen=True)
 class Spawned:
     pid: int
@@ -92,6 +100,8 @@ class Zygote:
             if self._ready is None:
                 reply, _ = self._receive(self._start_timeout)
                 if not reply.get("ok"):
+                    if isinstance(reply.get("module"), str):
+                        raise UnimportableModuleError(reply["module"], str(reply.get("error")))
                     raise SandboxUnavailableError(reply.get("error", "the sandbox failed to start"))
                 self._ready = reply
             return self._ready

@@ -37,7 +37,11 @@ def main(control_fd: int) -> NoReturn:
         spec = SandboxSpec.model_validate_json(sys.stdin.buffer.read())
         state = _prepare(spec)
     except BaseException as exc:
-        sock.send(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}).encode())
+        failure = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        module = getattr(exc, "module", None)  # child.UnimportableModule: the policy's doing
+        if isinstance(module, str):
+            failure.update(module=module, error=str(getattr(exc, "reason", exc)))
+        sock.send(json.dumps(failure).encode())
         os._exit(1)
     ready = {"ok": True, "pid": os.getpid(), "seccomp": state[1] is not None}
     sock.send(json.dumps(ready).encode())
