@@ -78,7 +78,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+        "--version", "-V", callback=_version, is_eager=True, help="Print the version.")]
+        = False,
           ) -> None:
     """Check and run model-written Python snippets safely."""
 
@@ -296,6 +297,9 @@ def agent(
     from engine.agent import CodeActAgent, JsonToolAgent, OllamaModel
     from engine.agent.display import LiveDisplay
 
+    if transcript is not None and not transcript.parent.is_dir():
+        _usage_error(f"cannot write the transcript {transcript}: the directory "
+                     f"{transcript.parent} does not exist")
     registry, loaded = _load(tools, policy)
     options = {k: v for k, v in (("temperature", temperature), ("seed", seed),
                                  ("num_ctx", num_ctx)) if v is not None}

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from engine import CheckReport, Engine, Policy, load_tools
 from engine.diagnostics import Diagnostic
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With CODEACT_REQUIRE_SANDBOX=1 (CI sets it) a machine where the kernel sandbox cannot
+    run fails the run instead of skipping the kernel, corpus and soak tests."""
+    if os.environ.get("CODEACT_REQUIRE_SANDBOX") == "1":
+        from engine.sandbox.limits import unavailable_reason
+
+        reason = unavailable_reason()
+        if reason is not None:
+            pytest.exit(f"CODEACT_REQUIRE_SANDBOX=1, but the sandbox cannot run here: {reason}",
+                        returncode=3)
 
 
 @pytest.fixture(scope="session")
