@@ -243,7 +243,7 @@ def _result(source: str, report: CheckReport, execution: Execution, broker: Tool
                   for c in broker.calls)
     usage = Usage(
         wall_ms=round(execution.wall_ms, 3),
-        cpu_ms=round(outcome.cpu_ms, 3),
+        cpu_ms=round(outcome.cpu_ms if execution.outcome else execution.killed_cpu_ms, 3),
         peak_memory_bytes=outcome.peak_memory_bytes,
         tool_calls=len(calls),
         output_bytes=outcome.output_bytes,

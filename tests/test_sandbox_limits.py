@@ -80,6 +80,8 @@ def test_cpu_limit_is_per_snippet(engine: Engine) -> None:
         spin = session.run("while True:\n    pass")
         assert codes_of(spin)[0] == "R203"
         assert "1 s of CPU" in spin.diagnostics[0].message
+        # what a killed snippet used is still reported (from the zygote's accounting)
+        assert spin.usage is not None and spin.usage.cpu_ms >= 900, spin.usage
 
 
 def test_memory_bomb(engine: Engine) -> None:

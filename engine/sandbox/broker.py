@@ -292,6 +292,13 @@ class Execution:
     exit_status: dict[str, int] = field(default_factory=dict)  # when the child died
     wall_ms: float = 0.0
     protocol_error: str | None = None
+    cpu_before: float = 0.0  # seconds the process had used when the snippet started
+
+    @property
+    def killed_cpu_ms(self) -> float:
+        """CPU the snippet used before the process died (from the zygote's accounting)."""
+        used = self.exit_status.get("cpu_us")
+        return max(0.0, used / 1000 - self.cpu_before * 1000) if used is not None else 0.0
 
     @property
     def child_died(self) -> bool:
@@ -359,7 +366,8 @@ class SandboxProcess:
         deadline = started + self.limits.timeout_seconds
         execution = Execution()
         self._signal(signal.SIGCONT)  # frozen since its last snippet
-        cpu_limit = self._grant_cpu() + self.limits.cpu_seconds
+        execution.cpu_before = self._grant_cpu()
+        cpu_limit = execution.cpu_before + self.limits.cpu_seconds
         try:
             write_frame(self._to_child, Kind.RUN,
                         json.dumps({"id": snippet_id, "source": source}).encode(), deadline)

@@ -128,11 +128,13 @@ class Zygote:
         return Spawned(reply["pid"], fds[0], to_child_w, from_child_r)
 
     def wait(self, pid: int, timeout: float = 10.0) -> dict[str, int]:
-        """The exit status of a child: ``{"exit": code}`` or ``{"signal": number}``."""
+        """The exit status of a child: ``{"exit": code}`` or ``{"signal": number}``, and the
+        CPU time it used in all (``"cpu_us"``)."""
         with self._lock:
             self._sock.send(json.dumps({"op": "wait", "pid": pid}).encode())
             reply, _ = self._receive(timeout)
-        return {k: v for k, v in reply.items() if k in ("exit", "signal")}
+        return {k: v for k, v in reply.items()
+                if k in ("exit", "signal", "cpu_us") and isinstance(v, int)}
 
     def alive(self) -> bool:
         return self._process.poll() is None
