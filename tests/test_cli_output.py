@@ -55,3 +55,10 @@ def test_error_messages_keep_their_brackets(tmp_path: Path) -> None:
     missing = tmp_path / "nofile[x].py"
     code, output = run("check", str(missing), *USERS)
     assert code == 2 and "nofile[x].py" in output, output
+
+
+def test_no_tools_loaded_is_said_plainly() -> None:
+    code, output = run("check", "-", "--format", "json", stdin="users = get_all_users()\n")
+    assert code == 1
+    [d] = json.loads(output)["files"][0]["diagnostics"]
+    assert d["code"] == "P110" and "no tools are loaded" in d["hint"] and "--tools" in d["hint"]

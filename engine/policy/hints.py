@@ -95,6 +95,9 @@ def unavailable_hint(name: str, tools: ToolCatalog, candidates: Iterable[str]) -
         close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.75)
         if close:
             return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+        if not tools.tools:
+            return (f"`{name}` is not defined here, and no tools are loaded: give the engine "
+                    "its toolset (on the command line: --tools MODULE)")
         return (f"`{name}` is not defined here; use the tools, allowed builtins and names "
                 "you bind yourself")
     return "; ".join(parts)
