@@ -6,6 +6,8 @@ error (bad arguments, a policy or toolset that cannot be loaded, a missing file)
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -98,6 +100,17 @@ def _load(tools: str | None, policy: str) -> tuple[ToolRegistry, Policy]:
         _usage_error(f"invalid policy:\n{lines}")
     except EngineError as exc:
         _usage_error(str(exc))
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Fail before anything starts if the address cannot be listened on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            _usage_error(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 def _read(path: str) -> str:
@@ -401,7 +414,12 @@ def mcp(
             tenants = TenantsFile.load(tokens)
         except ValueError as exc:
             _usage_error(str(exc))
-    registry, loaded = _load(tools, policy)
+    if transport is not Transport.stdio:
+        _check_bind(host, port)
+    # Over stdio, standard output is the protocol: whatever the tools print when they are
+    # imported goes to standard error instead.
+    with contextlib.redirect_stdout(sys.stderr):
+        registry, loaded = _load(tools, policy)
     # A tenant keeps at most max_concurrent workers busy (a call whose check was stopped
     # waits while its worker is replaced); one more stays for everyone else.
     eng = _engine(registry, loaded, unsafe_no_seccomp, check_workers=max_concurrent + 1)

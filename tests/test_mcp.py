@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -351,3 +352,42 @@ def test_idle_sessions_are_reaped() -> None:
     finally:
         pool.close_all()
         engine.close()
+
+
+def test_a_port_in_use_is_refused_before_anything_starts() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(app, ["mcp", "--tools", "examples.toolsets.users",
+                                          "--transport", "http", "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "server on" not in result.output
+
+
+def test_tools_that_print_at_import_do_not_corrupt_stdio(tmp_path: Path) -> None:
+    noisy = tmp_path / "noisy_tools.py"
+    noisy.write_text(
+        "print('loading the noisy toolset...')\n"
+        "from engine import tool\n\n\n"
+        "@tool\ndef double(n: int) -> int:\n    \"\"\"Twice n.\"\"\"\n    return 2 * n\n"
+    )
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                  "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                             "clientInfo": {"name": "test", "version": "0"}}}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "mcp", "--tools", str(noisy)], cwd=ROOT,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdin is not None and server.stdout is not None
+        server.stdin.write(json.dumps(initialize) + "\n")
+        server.stdin.flush()
+        first = server.stdout.readline()  # standard output carries the protocol only
+        assert json.loads(first)["id"] == 1, first
+    finally:
+        server.kill()
+        _, errors = server.communicate(timeout=30)
+    assert "loading the noisy toolset..." in errors
