@@ -7,6 +7,7 @@ error (bad arguments, a policy or toolset that cannot be loaded, a missing file)
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import sys
 from enum import StrEnum
@@ -82,8 +83,17 @@ def _version(value: bool) -> None:
 def _root(version: Annotated[bool, typer.Option(
         "--version", "-V", callback=_version, is_eager=True, help="Print the version.")]
         = False,
+          debug: Annotated[bool, typer.Option(
+              "--debug", help="Log the engine's debug messages to standard error (among them "
+              "the traceback of a tool that raised).")] = False,
           ) -> None:
     """Check and run model-written Python snippets safely."""
+    if debug:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger = logging.getLogger("engine")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
 
 
 def _usage_error(message: str) -> NoReturn:

@@ -408,6 +408,15 @@ _RUNTIME: tuple[Code, ...] = (
         hint="Call the tool exactly as its signature in the tool stubs says.",
     ),
     Code(
+        "R104", "tool-result-invalid", Stage.RUNTIME,
+        "A tool returned a value that does not match its own declared type",
+        "The trusted side validates every tool result against the return type the tool "
+        "declares. This one did not match (the message names the field): a bug in the tool, "
+        "not in the snippet that called it.",
+        hint="Not a problem in your code: the tool's author must make it return what it "
+        "declares. Use another tool or report the failure in your answer.",
+    ),
+    Code(
         "R201", "timeout", Stage.RUNTIME,
         "The snippet ran longer than the policy allows",
         "The policy's `limits.timeout_seconds` bounds the wall time of a snippet, tool calls "

@@ -124,9 +124,14 @@ class Tool:
         try:
             checked = self.return_adapter.validate_python(value, from_attributes=True)
         except ValidationError as exc:
+            problems = exc.errors(include_url=False)
+            where = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'the value'}: {e['msg']}"
+                for e in problems[:3])
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             raise ToolResultError(
                 f"tool {self.name!r} returned a value that does not match its declared return "
-                f"type {self.return_type!r}: {exc.errors(include_url=False)[0]['msg']}"
+                f"type {self.return_type!r}: {where}{more}"
             ) from None
         return self.return_adapter.dump_json(checked)
 

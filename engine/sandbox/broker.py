@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import resource
 import signal
@@ -34,6 +35,7 @@ from engine.sandbox.protocol import (
 from engine.sandbox.zygote import Spawned, Zygote
 from engine.tools import ToolRegistry
 
+log = logging.getLogger("engine.tools")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: The parent reads a running child's CPU time when its budget could be spent, never more
 #: often than this (the kernel's limit counts whole seconds; the parent's is exact).
@@ -173,6 +175,8 @@ class ToolBroker:
         except ToolResultError as exc:
             return ToolStatus.TOOL_ERROR, _tool_error("ToolResultError", str(exc)), str(exc)
         except Exception as exc:  # the tool's failure is the snippet's exception, not ours
+            # The snippet gets type and message; the tool's author gets the traceback.
+            log.debug("tool %r raised", name, exc_info=True)
             message = str(exc) or type(exc).__name__
             return (ToolStatus.TOOL_ERROR, _tool_error(type(exc).__name__, message),
                     f"{type(exc).__name__}: {message}")
@@ -216,7 +220,7 @@ TRACEBACK_CHARS = 16_000
 _MARKER_CHARS = 200
 
 #: The codes a child may report about its own snippet; the others are the parent's to give.
-CHILD_CODES = frozenset({"R101", "R102", "R103", "R202", "R204", "R205", "R206", "R209",
+CHILD_CODES = frozenset({"R101", "R102", "R103", "R104", "R202", "R204", "R205", "R206", "R209",
                          "R210"})
 
 

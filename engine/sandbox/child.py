@@ -61,11 +61,15 @@ class ToolError(Exception):
     """A tool raised on the trusted side; the message names the tool."""
 
 
+class ToolResultInvalid(ToolError):
+    """A tool returned a value that does not match its own declared type: the tool's bug."""
+
+
 class ToolArgumentsError(TypeError):
     """A tool was called with arguments that do not match its signature."""
 
 
-for _cls in (ToolError, ToolArgumentsError):
+for _cls in (ToolError, ToolResultInvalid, ToolArgumentsError):
     _cls.__module__ = "tools"
 
 
@@ -159,7 +163,8 @@ class Channel:
             return adapter.validate_json(body)
         error = from_json(body)
         if status == ToolStatus.TOOL_ERROR:
-            raise ToolError(f"{name}() failed: {error['type']}: {error['message']}")
+            broken = ToolResultInvalid if error["type"] == "ToolResultError" else ToolError
+            raise broken(f"{name}() failed: {error['type']}: {error['message']}")
         if status == ToolStatus.BAD_ARGUMENTS:
             raise ToolArgumentsError(error["message"])
         raise _Stop(error.get("code", "R205"), error["message"])
@@ -528,6 +533,7 @@ def _traceback_text(exc: BaseException, frames: list[traceback.FrameSummary],
 
 
 _EXCEPTION_CODES: dict[type[BaseException], str] = {
+    ToolResultInvalid: "R104",
     ToolError: "R102",
     ToolArgumentsError: "R103",
     MemoryError: "R202",
