@@ -94,7 +94,7 @@ class Session:
                                 record_budget=self._record_budget)
             execution = self._process.execute(source, broker, self._snippets)
             diagnostics = list(report.diagnostics) + _runtime_diagnostics(
-                source, execution, self._limits)
+                source, execution, self._limits, broker)
             restarted, lost = False, tuple[str, ...]()
             if execution.child_died:
                 restarted = True
@@ -181,8 +181,8 @@ def _whole(source: str, code: str, message: str, hint: str | None = None,
 _SIGNAL_CODES: dict[int, str] = {signal.SIGXCPU: "R203", signal.SIGSYS: "R207"}
 
 
-def _runtime_diagnostics(source: str, execution: Execution,
-                         limits: Limits) -> list[Diagnostic]:
+def _runtime_diagnostics(source: str, execution: Execution, limits: Limits,
+                         broker: ToolBroker | None = None) -> list[Diagnostic]:
     outcome = execution.outcome
     if outcome is not None:
         return [] if outcome.error is None else [_from_child_error(source, outcome.error)]
@@ -190,8 +190,15 @@ def _runtime_diagnostics(source: str, execution: Execution,
         return [_whole(source, "R203", f"the snippet used more than {limits.cpu_seconds:g} s "
                                        "of CPU and was stopped")]
     if execution.killed_for == "timeout":
-        return [_whole(source, "R201", f"the snippet ran for more than "
-                                       f"{limits.timeout_seconds:g} s and was stopped")]
+        # The time it really took: a tool cannot be interrupted, so a slow one runs over.
+        message = (f"the snippet ran for {execution.wall_ms / 1000:.1f} s, past its "
+                   f"{limits.timeout_seconds:g} s limit, and was stopped")
+        slowest = max(broker.calls, key=lambda c: c.duration_ms, default=None) if broker \
+            else None
+        if slowest is not None and slowest.duration_ms >= limits.timeout_seconds * 500:
+            message += (f"; the tool {slowest.tool}() alone took "
+                        f"{slowest.duration_ms / 1000:.1f} s")
+        return [_whole(source, "R201", message)]
     if execution.killed_for == "protocol":
         return [_whole(source, "R211", f"the sandbox process broke the protocol "
                                        f"({execution.protocol_error}) and was stopped")]
