@@ -171,10 +171,10 @@ class CheckPool:
         self.replaced = 0  # workers killed for a snippet: a figure for tests and operators
 
     def _start(self, idle: bool = False) -> _Worker:
-        worker = _Worker(self.spec_json)
-        if idle:
-            worker._priority(DEMOTED_NICE)
         try:
+            worker = _Worker(self.spec_json)
+            if idle:
+                worker._priority(DEMOTED_NICE)
             worker.ready(START_SECONDS)
         except BaseException:
             with self._lock:
