@@ -12,7 +12,7 @@ import socket
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -34,14 +34,19 @@ from engine.stubs import render_stubs
 from engine.tools import ToolRegistry, load_tools
 from engine.typecheck.context import SessionContext
 
+# Help in boxes for a person at a terminal; plain text when piped or read by a program.
+_HELP_STYLE: Literal["rich"] | None = "rich" if sys.stdout.isatty() else None
+
 app = typer.Typer(
     name="codeact",
     help="Check and run model-written Python snippets safely.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=_HELP_STYLE,
 )
-policy_app = typer.Typer(help="Inspect and validate policies.", no_args_is_help=True)
+policy_app = typer.Typer(help="Inspect and validate policies.", no_args_is_help=True,
+                         rich_markup_mode=_HELP_STYLE)
 app.add_typer(policy_app, name="policy")
 
 # rich styles the engine's own text only: no emoji codes or highlighting anywhere, markup only

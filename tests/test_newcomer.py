@@ -55,3 +55,11 @@ def test_ci_fails_instead_of_skipping_the_sandbox_tests(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False)
     assert done.returncode == 3, done.stdout + done.stderr
     assert "simulated: no seccomp" in done.stdout + done.stderr
+
+
+def test_help_is_plain_text_when_piped() -> None:
+    for args in (["--help"], ["run", "--help"], ["policy", "--help"]):
+        done = subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True,
+                              text=True, cwd=ROOT, timeout=60, check=False)
+        assert done.returncode == 0 and "Usage:" in done.stdout
+        assert not set("╭╮╰╯│─") & set(done.stdout), done.stdout
