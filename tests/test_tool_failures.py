@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -50,3 +52,14 @@ def test_a_raising_tool_is_logged_with_its_traceback(
     assert "Traceback" not in result.errors[0].message  # the snippet sees type and message
     [record] = [r for r in caplog.records if r.name == "engine.tools"]
     assert record.exc_info is not None and "boom inside the tool" in str(record.exc_info[1])
+
+
+def test_any_is_accepted_and_crosses_as_json_data() -> None:
+    @tool
+    def loose() -> Any:
+        """A value with no declared type."""
+        return {"when": datetime.date(2026, 11, 30), "tags": {"a"}}
+
+    with Engine([loose], check_types=False) as eng:
+        result = eng.run("final_answer(loose())")
+    assert result.ok and result.value == {"when": "2026-11-30", "tags": ["a"]}
