@@ -36,7 +36,7 @@ def test_tool_returning_the_wrong_type() -> None:
         with engine.session() as session:
             wrong = session.run("wrong_type()")
             [d] = wrong.diagnostics
-            assert d.code == "R102" and "does not match its declared return type" in d.message
+            assert d.code == "R104" and "does not match its declared return type" in d.message
             odd = session.run("not_data()")
             [d] = odd.diagnostics
             assert d.code == "R102" and "not_data() failed" in d.message
