@@ -119,7 +119,8 @@ def test_a_worker_that_dies_mid_check_is_a_diagnostic_not_a_crash(engine: Engine
     report = engine.check(COSTLY)
     killer.join()
     assert not report.ok and codes_of(report)[0] in ("T197", "P153")
-    assert "checker" in report.diagnostics[0].message or "ran for" in report.diagnostics[0].message
+    # killed within milliseconds, long before the budget: reported as a failure, not a timeout
+    assert "made the checker fail" in report.diagnostics[0].message, report.diagnostics
     assert engine.check("x = 1").ok
 
 
