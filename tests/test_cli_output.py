@@ -7,19 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from engine.cli import app
+from tests.test_cli import run
 
 USERS = ["--tools", "examples.toolsets.users"]
-runner = CliRunner()
-
-
-def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), input=stdin)
-    return result.exit_code, result.output
-
-
 def test_snippet_output_is_printed_as_it_is() -> None:
     code, output = run("run", "-", *USERS,
                        stdin='print("a:b:c", "score:100:ok", "[bold]x[/bold]", ":smile:")\n')

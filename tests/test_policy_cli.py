@@ -5,16 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from engine.cli import app
-
-runner = CliRunner()
-
-
-def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), input=stdin)
-    return result.exit_code, result.output
+from tests.test_cli import run
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
