@@ -356,13 +356,19 @@ def replay(
         "--tools", "-t", help="Toolset (default: the one the transcript names).")] = None,
     policy: Annotated[str | None, typer.Option(
         "--policy", "-p", help="Policy (default: the one the transcript names).")] = None,
+    live: Annotated[bool, typer.Option(
+        "--live", help="Call the tools for real. By default no tool runs: each snippet gets "
+        "the results its turn recorded.")] = False,
     unsafe_no_seccomp: UnsafeOption = False,
 ) -> None:
-    """Re-run a transcript's snippets through the current engine and compare the verdicts."""
+    """Re-run a transcript's snippets through the current engine and compare the verdicts.
+
+    No tool is called unless --live is given. Each run in the file is replayed in a session
+    of its own."""
     from rich.table import Table
 
-    from engine.agent.replay import replay_transcript
-    from engine.agent.transcript import RunHeader, read_transcript
+    from engine.agent.replay import ReplayRow, replay_run, split_runs
+    from engine.agent.transcript import read_transcript
 
     if not transcript.is_file():
         _usage_error(f"no such file: {transcript}")
@@ -370,23 +376,35 @@ def replay(
         records = read_transcript(transcript)
     except ValueError as exc:
         _usage_error(str(exc))
-    header = next((r for r in records if isinstance(r, RunHeader)), None)
-    if header is None:
+    runs = [r for r in split_runs(records) if r.header is not None]
+    if not runs:
         _usage_error(f"{transcript} has no run header")
-    registry, loaded = _load(tools or header.tools or None, policy or header.policy or "default")
-    eng = _engine(registry, loaded, unsafe_no_seccomp)
-    try:
-        rows = replay_transcript(eng, records)
-    except SandboxUnavailableError as exc:
-        _usage_error(str(exc))
-    finally:
-        eng.close()
-    table = Table(title=f"replay of {transcript} ({header.mode}, {header.model})")
-    for column in ("turn", "recorded", "now", "same"):
+    rows: list[ReplayRow] = []
+    for run in runs:
+        assert run.header is not None
+        registry, loaded = _load(tools or run.header.tools or None,
+                                 policy or run.header.policy or "default")
+        eng = _engine(registry, loaded, unsafe_no_seccomp)
+        try:
+            rows.extend(replay_run(eng, run, live=live))
+        except SandboxUnavailableError as exc:
+            _usage_error(str(exc))
+        finally:
+            eng.close()
+    first = runs[0].header
+    assert first is not None
+    what = f"{len(runs)} runs" if len(runs) > 1 else f"{first.mode}, {first.model}"
+    table = Table(title=f"replay of {escape(str(transcript))} ({escape(what)}; "
+                        f"{'live tools' if live else 'recorded tool results'})")
+    columns = (["run"] if len(runs) > 1 else []) + ["turn", "recorded", "now", "same"]
+    noted = any(row.note for row in rows)
+    for column in columns + (["note"] if noted else []):
         table.add_column(column)
     for row in rows:
-        table.add_row(str(row.turn), row.recorded, row.now,
-                      "[green]yes[/]" if row.same else "[red]no[/]")
+        cells = ([str(row.run)] if len(runs) > 1 else []) + [
+            str(row.turn), escape(row.recorded), escape(row.now),
+            "[green]yes[/]" if row.same else "[red]no[/]"]
+        table.add_row(*cells, *([escape(row.note)] if noted else []))
     out.print(table)
     raise typer.Exit(0 if all(r.same for r in rows) else 1)
 

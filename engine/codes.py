@@ -504,6 +504,14 @@ _RUNTIME: tuple[Code, ...] = (
         "could not be replayed exactly. Names bound by earlier snippets no longer exist.",
         hint="Recompute the names you need (the message lists them) before using them.",
     ),
+    Code(
+        "R214", "replay-diverged", Stage.RUNTIME,
+        "The snippet's tool calls differ from the recorded ones",
+        "The snippet ran with recorded tool results (a transcript's replay): no tool was "
+        "called. It asked for a call the record does not hold in that place (another tool or "
+        "other arguments), so it was stopped there: the recorded results cannot answer it.",
+        hint="Replay with live tools (`codeact replay --live`) to see what the tools do now.",
+    ),
 )
 
 _EXTRACT: tuple[Code, ...] = (

@@ -47,6 +47,13 @@ class CheckReport(BaseModel):
         return next((s.stage for s in self.stages if s.status is StageStatus.FAILED), None)
 
 
+class ToolCallStatus(StrEnum):
+    OK = "ok"
+    TOOL_ERROR = "tool_error"  # the tool raised
+    BAD_ARGUMENTS = "bad_arguments"  # the arguments did not fit the signature
+    LIMIT = "limit"  # a limit stopped the snippet at this call
+
+
 class ToolCall(BaseModel):
     """One brokered tool call of a snippet."""
 
@@ -56,6 +63,13 @@ class ToolCall(BaseModel):
     ok: bool
     duration_ms: float
     error: str | None = None
+    status: ToolCallStatus = ToolCallStatus.OK
+    arguments: str | None = Field(
+        default=None, description="The arguments as canonical JSON ``[args, kwargs]``; None "
+        "when the session's record budget was spent.")
+    reply: str | None = Field(
+        default=None, description="What the snippet got back, as JSON text: the result, or "
+        "the error it raised; None when not recorded.")
 
 
 class Usage(BaseModel):

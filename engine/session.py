@@ -17,6 +17,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,6 @@ from engine.sandbox.broker import (
     SandboxProcess,
     ToolBroker,
 )
-from engine.sandbox.protocol import ToolStatus
 from engine.typecheck.context import SessionContext
 
 if TYPE_CHECKING:
@@ -78,8 +78,19 @@ class Session:
     def _spawn(self) -> SandboxProcess:
         return SandboxProcess(self._engine._zygote(), self._limits)
 
-    def run(self, source: str) -> RunResult:
-        """Check ``source`` with the session's names, and run it if every stage passes."""
+    def run(self, source: str, *, recorded: Sequence[ToolCall] | None = None) -> RunResult:
+        """Check ``source`` with the session's names, and run it if every stage passes.
+
+        With ``recorded`` (the tool calls of an earlier run of the same snippet, as a
+        transcript keeps them) no tool is called: each call gets its recorded reply, and a call
+        that differs from the record stops the snippet with ``R214``.
+        """
+        replay = None
+        if recorded is not None:
+            replay = [r for r in map(CallRecord.from_public, recorded) if r is not None]
+        if recorded is not None and len(replay or ()) != len(recorded):
+            raise ValueError("the recorded tool calls do not hold their arguments and results "
+                             "(the record budget was spent, or an older transcript)")
         with self._lock:
             if self.closed:
                 raise RuntimeError("this session is closed")
@@ -91,10 +102,15 @@ class Session:
                 self._process = self._spawn()
             self._snippets += 1
             broker = ToolBroker(self._engine.registry, self._limits,
+                                replay=replay,
                                 record_budget=self._record_budget)
             execution = self._process.execute(source, broker, self._snippets)
             diagnostics = list(report.diagnostics) + _runtime_diagnostics(
                 source, execution, self._limits, broker)
+            if broker.unused and not broker.diverged:
+                diagnostics.append(_whole(
+                    source, "R214", f"the snippet made {len(broker.calls)} tool calls; the "
+                    f"record has {len(broker.calls) + broker.unused}", severity=Severity.WARNING))
             restarted, lost = False, tuple[str, ...]()
             if execution.child_died:
                 restarted = True
@@ -245,9 +261,7 @@ def _result(source: str, report: CheckReport, execution: Execution, broker: Tool
             diagnostics: list[Diagnostic], ok: bool, restarted: bool,
             lost: tuple[str, ...]) -> RunResult:
     outcome = execution.outcome or ChildOutcome(id=0, ok=False)
-    calls = tuple(ToolCall(tool=c.tool, ok=c.status is ToolStatus.OK,
-                           duration_ms=round(c.duration_ms, 3), error=c.error)
-                  for c in broker.calls)
+    calls = tuple(c.public() for c in broker.calls)
     usage = Usage(
         wall_ms=round(execution.wall_ms, 3),
         cpu_ms=round(outcome.cpu_ms if execution.outcome else execution.killed_cpu_ms, 3),

@@ -135,3 +135,75 @@ def test_replay_of_a_missing_or_bad_file(tmp_path: Path) -> None:
     bad.write_text("{not json\n")
     result = runner.invoke(app, ["replay", str(bad)])
     assert result.exit_code == 2 and "bad.jsonl:1" in result.output
+
+
+DEACTIVATE = [code("inactive = [u.id for u in get_all_users() if not u.active][:3]\n"
+                   "for i in inactive:\n    deactivate(i)\nprint(inactive)"),
+              code("final_answer(len(inactive))")]
+
+
+def record_run(transcript: Path, script: list[str], task: str = "deactivate") -> None:
+    with FakeOllama(script) as server:
+        result = runner.invoke(app, ["agent", task, "--tools", "examples.toolsets.users",
+                                     "--host", server.url, "--transcript", str(transcript)])
+    assert result.exit_code in (0, 1), result.output
+
+
+def test_replay_calls_no_tool_unless_live(tmp_path: Path) -> None:
+    transcript = tmp_path / "run.jsonl"
+    record_run(transcript, DEACTIVATE)
+    assert len(users.DIRECTORY.deactivated) == 3
+    users.reset()
+    replayed = runner.invoke(app, ["replay", str(transcript)])
+    assert replayed.exit_code == 0, replayed.output
+    assert "recorded tool results" in replayed.output
+    assert users.DIRECTORY.deactivated == []  # nothing was deactivated a second time
+    live = runner.invoke(app, ["replay", str(transcript), "--live"])
+    assert live.exit_code == 0, live.output
+    assert "live tools" in live.output and len(users.DIRECTORY.deactivated) == 3
+
+
+def test_replay_stops_a_snippet_whose_calls_differ_from_the_record(tmp_path: Path) -> None:
+    transcript = tmp_path / "run.jsonl"
+    record_run(transcript, DEACTIVATE)
+    users.reset()
+    lines = transcript.read_text().splitlines()
+    turn = json.loads(lines[1])
+    first_deactivate = turn["tool_calls"][1]
+    assert first_deactivate["tool"] == "deactivate"
+    first_deactivate["arguments"] = "[[999999], {}]"
+    lines[1] = json.dumps(turn)
+    transcript.write_text("\n".join(lines) + "\n")
+    replayed = runner.invoke(app, ["replay", str(transcript)])
+    assert replayed.exit_code == 1, replayed.output
+    assert "diverged" in replayed.output and "999999" in replayed.output
+    assert users.DIRECTORY.deactivated == []
+
+
+def test_replay_of_a_transcript_without_tool_results_says_to_use_live(tmp_path: Path) -> None:
+    transcript = tmp_path / "old.jsonl"
+    record_run(transcript, DEACTIVATE)
+    users.reset()
+    lines = transcript.read_text().splitlines()
+    turn = json.loads(lines[1])
+    for call in turn["tool_calls"]:  # as transcripts before tool results were kept
+        del call["arguments"], call["reply"], call["status"]
+    lines[1] = json.dumps(turn)
+    transcript.write_text("\n".join(lines) + "\n")
+    replayed = runner.invoke(app, ["replay", str(transcript)])
+    assert replayed.exit_code == 1
+    assert "not replayed" in replayed.output and "--live" in replayed.output
+    assert users.DIRECTORY.deactivated == []
+    assert runner.invoke(app, ["replay", str(transcript), "--live"]).exit_code == 0
+
+
+def test_runs_appended_to_one_transcript_are_replayed_apart(tmp_path: Path) -> None:
+    transcript = tmp_path / "run.jsonl"
+    record_run(transcript, [code("x = 41"), code("final_answer(x + 1)")], "first")
+    record_run(transcript, [code("final_answer(x)"), code("final_answer(0)")], "second")
+    kinds = [json.loads(line)["kind"] for line in transcript.read_text().splitlines()]
+    assert kinds.count("run") == 2
+    replayed = runner.invoke(app, ["replay", str(transcript)])
+    # In one shared session the second run's `x` would exist and its first turn would pass.
+    assert replayed.exit_code == 0, replayed.output
+    assert "2 runs" in replayed.output and "failed P110" in replayed.output

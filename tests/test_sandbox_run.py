@@ -224,3 +224,39 @@ def test_stdlib_lazy_imports_work_in_the_sandbox(engine: Engine) -> None:
     assert result.ok, result.diagnostics
     assert result.stdout == "Thursday 02 January 2025 2025-03-04T05:06:00 b'\\xe9'\n"
     assert codes_of(engine.run("import time")) == ["P101"]
+
+
+def test_a_run_with_recorded_tool_results_calls_no_tool() -> None:
+    calls: list[int] = []
+
+    @tool
+    def charge(amount: int) -> str:
+        """Charge a card."""
+        calls.append(amount)
+        return f"receipt-{amount}"
+
+    eng = Engine(ToolRegistry([charge]), "default")
+    try:
+        with eng.session() as live:
+            first = live.run("r = charge(5)\nfinal_answer(r)")
+        assert calls == [5] and first.value == "receipt-5"
+        (call,) = first.tool_calls
+        assert (call.arguments, call.reply, call.status) == ("[[5], {}]", '"receipt-5"', "ok")
+
+        with eng.session() as replayed:
+            again = replayed.run("r = charge(5)\nfinal_answer(r)", recorded=first.tool_calls)
+            assert again.ok and again.value == "receipt-5"
+            other = replayed.run("final_answer(charge(6))", recorded=first.tool_calls)
+            assert codes_of(other) == ["R214"] and not other.ok
+            assert "charge(6)" in other.diagnostics[0].message
+            assert "charge(5)" in other.diagnostics[0].message
+            fewer = replayed.run("final_answer(1)", recorded=first.tool_calls)
+            assert fewer.ok and codes_of(fewer) == ["R214"]  # a warning: 0 of 1 calls made
+            assert replayed.run("final_answer(r)").value == "receipt-5"  # the session went on
+        assert calls == [5]
+
+        unrecorded = first.tool_calls[0].model_copy(update={"reply": None})
+        with eng.session() as replayed, pytest.raises(ValueError, match="do not hold"):
+            replayed.run("charge(5)", recorded=[unrecorded])
+    finally:
+        eng.close()

@@ -2,7 +2,10 @@
 
 A file holds a ``run`` header (task, mode, model, tools, policy, feedback), one ``turn`` record
 per model turn (model output, extracted code, each stage's verdict and diagnostics, tool calls,
-output, the observation sent back, timing, tokens), and an ``answer`` record.
+output, the observation sent back, timing, tokens), and an ``answer`` record. Each tool call
+keeps its arguments and the reply the snippet got (JSON text), so that a replay can give the
+snippet the recorded results instead of calling the tools again: a transcript holds whatever
+data the tools returned. Writing appends: a file may hold several runs, each from its header.
 """
 
 from __future__ import annotations

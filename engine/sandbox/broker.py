@@ -23,6 +23,7 @@ from pydantic_core import from_json, to_json
 
 from engine.errors import SandboxUnavailableError, ToolArgumentError, ToolResultError
 from engine.policy.model import Limits
+from engine.results import ToolCall, ToolCallStatus
 from engine.sandbox.protocol import (
     FrameReader,
     Kind,
@@ -69,6 +70,31 @@ class CallRecord:
     reply: bytes  # the TOOL_RESULT payload sent back
     duration_ms: float
     error: str | None = None
+
+    @property
+    def kept(self) -> bool:
+        """Whether the payloads were kept (past the record budget only the verdict is)."""
+        return bool(self.arguments)
+
+    def public(self) -> ToolCall:
+        """The call as results and transcripts show it: JSON text, no framing."""
+        return ToolCall(tool=self.tool, ok=self.status is ToolStatus.OK,
+                        duration_ms=round(self.duration_ms, 3), error=self.error,
+                        status=_PUBLIC_STATUS[self.status],
+                        arguments=self.arguments.decode() if self.kept else None,
+                        reply=self.reply[1:].decode() if self.kept else None)
+
+    @classmethod
+    def from_public(cls, call: ToolCall) -> CallRecord | None:
+        """The record a transcript's call stands for; None if its payloads were not kept."""
+        if call.arguments is None or call.reply is None:
+            return None
+        status = next(k for k, v in _PUBLIC_STATUS.items() if v is call.status)
+        return cls(call.tool, call.arguments.encode(), status,
+                   bytes([status]) + call.reply.encode(), call.duration_ms, call.error)
+
+
+_PUBLIC_STATUS = {status: ToolCallStatus[status.name] for status in ToolStatus}
 
 
 class ToolBroker:
@@ -144,13 +170,21 @@ class ToolBroker:
                                 record.error)
         self.calls.append(record)
 
+    @property
+    def unused(self) -> int:
+        """Recorded calls a replayed snippet has not made (it took another path)."""
+        return len(self._replay or ())
+
     def _replayed(self, name: str, arguments: bytes) -> bytes:
         assert self._replay is not None
         expected = self._replay[0] if self._replay else None
         if expected is None or (expected.tool, expected.arguments) != (name, arguments):
             self.diverged = True
-            return _error_reply(ToolStatus.LIMIT, "R212",
-                                "replay diverged from the recorded tool calls")
+            now = f"{name}({_shown(arguments)})"
+            was = (f"{expected.tool}({_shown(expected.arguments)})" if expected is not None
+                   else "no further call")
+            message = (f"call {len(self.calls) + 1} is now {now}; the record has {was} there")
+            return self._stop(_error_reply(ToolStatus.LIMIT, "R214", message), message)
         record = self._replay.pop(0)
         self.calls.append(record)
         if record.status is ToolStatus.LIMIT:
@@ -190,6 +224,17 @@ class ToolBroker:
 _CALL_OVERHEAD = 4096  # the call's envelope around its arguments
 
 
+def _shown(arguments: bytes, limit: int = 120) -> str:
+    """Canonical ``[args, kwargs]`` JSON as a call's argument list, cut for a message."""
+    try:
+        args, kwargs = json.loads(arguments)
+        text = ", ".join([json.dumps(a) for a in args]
+                         + [f"{k}={json.dumps(v)}" for k, v in kwargs.items()])
+    except (ValueError, TypeError):
+        text = arguments.decode(errors="replace")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _decode(payload: bytes) -> Any:
     try:
         return from_json(payload)
@@ -221,7 +266,7 @@ _MARKER_CHARS = 200
 
 #: The codes a child may report about its own snippet; the others are the parent's to give.
 CHILD_CODES = frozenset({"R101", "R102", "R103", "R104", "R202", "R204", "R205", "R206", "R209",
-                         "R210"})
+                         "R210", "R214"})
 
 
 class ChildError(BaseModel):
