@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from engine.diagnostics import Diagnostic, Severity, Stage
+from engine.sandbox.bytes_codec import BytesCodecError, tag_bytes, untag_bytes
 from engine.typecheck.context import Binding
+
+
+def _with_bytes(value: Any) -> Any:
+    try:
+        return untag_bytes(value)
+    except BytesCodecError:  # not a tag the engine wrote: the data stays as it came
+        return value
+
+
+#: A snippet's answer: Python data, where bytes are ``bytes``; as JSON each bytes value is
+#: written ``{"$bytes": "<base64>"}`` (see engine.sandbox.bytes_codec) and read back as bytes.
+AnswerValue = Annotated[Any, BeforeValidator(_with_bytes),
+                        PlainSerializer(tag_bytes, when_used="json")]
 
 
 class StageStatus(StrEnum):
@@ -94,7 +108,8 @@ class RunResult(BaseModel):
     stdout: str = ""
     stderr: str = ""
     output_truncated: bool = False
-    value: Any = Field(default=None, description="The final answer, or a trailing expression.")
+    value: AnswerValue = Field(default=None,
+                               description="The final answer, or a trailing expression.")
     final: bool = Field(default=False, description="True when the snippet called final_answer.")
     diagnostics: tuple[Diagnostic, ...] = ()
     check: CheckReport | None = None

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any, Literal, TypeGuard, overload
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_json
 
 from engine.errors import ToolArgumentError, ToolDefinitionError, ToolLoadError, ToolResultError
+from engine.sandbox.bytes_codec import tag_bytes
 
 #: Scalar types a tool signature may use directly.
 SCALAR_TYPES: tuple[type, ...] = (
@@ -99,6 +101,11 @@ class Tool:
     def return_adapter(self) -> TypeAdapter[Any]:
         return TypeAdapter(self.return_type)
 
+    @cached_property
+    def returns_bytes(self) -> bool:
+        """Whether a result can hold bytes (then it is sent the slower, exact way)."""
+        return _may_hold_bytes(self.return_type)
+
     def validate_arguments(self, args: list[Any], kwargs: dict[str, Any]) -> inspect.BoundArguments:
         """Bind JSON-decoded arguments to the signature and validate each against its type.
 
@@ -133,6 +140,9 @@ class Tool:
                 f"tool {self.name!r} returned a value that does not match its declared return "
                 f"type {self.return_type!r}: {where}{more}"
             ) from None
+        if self.returns_bytes:
+            # JSON has no bytes: each travels tagged as base64 (engine.sandbox.bytes_codec).
+            return to_json(tag_bytes(self.return_adapter.dump_python(checked)))
         return self.return_adapter.dump_json(checked)
 
     def __repr__(self) -> str:
@@ -229,6 +239,23 @@ def _check_supported(tp: Any, where: str) -> None:
             "(int, float, str, bool, bytes, datetime, Decimal), list/dict/set/tuple, "
             "Optional/Union, Literal, enums or pydantic models"
         )
+
+
+def _may_hold_bytes(tp: Any, seen: set[type] | None = None) -> bool:
+    seen = seen if seen is not None else set()
+    tp = _strip_annotated(tp)
+    origin = typing.get_origin(tp)
+    if tp is Any or tp is object or tp is bytes or tp in _CONTAINERS:
+        return True
+    if origin is Literal:
+        return any(isinstance(value, bytes) for value in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType) or origin in _CONTAINERS:
+        return any(arg is not Ellipsis and _may_hold_bytes(arg, seen)
+                   for arg in typing.get_args(tp))
+    if is_model(tp) and tp not in seen:
+        seen.add(tp)
+        return any(_may_hold_bytes(field.annotation, seen) for field in tp.model_fields.values())
+    return False
 
 
 def _unsupported(tp: Any, seen: set[type] | None = None) -> Iterator[str]:

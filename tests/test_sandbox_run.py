@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from engine import Engine, Policy, RunResult, Stage, ToolRegistry, load_tools, tool
 from examples.toolsets import users as users_toolset
@@ -258,5 +261,75 @@ def test_a_run_with_recorded_tool_results_calls_no_tool() -> None:
         unrecorded = first.tool_calls[0].model_copy(update={"reply": None})
         with eng.session() as replayed, pytest.raises(ValueError, match="do not hold"):
             replayed.run("charge(5)", recorded=[unrecorded])
+    finally:
+        eng.close()
+
+
+class Blob(BaseModel):
+    name: str
+    data: bytes
+
+
+@tool
+def checksum(data: bytes, extra: Any = None) -> int:
+    """Sum of the bytes; ``extra`` must be bytes when given."""
+    assert extra is None or extra == b"\xfe\x00", extra
+    return sum(data)
+
+
+@tool
+def blobs() -> list[Blob]:
+    """Two blobs of raw bytes."""
+    return [Blob(name="zero-ff", data=b"\x00\xff"), Blob(name="text", data=b"abc")]
+
+
+@tool
+def anything() -> Any:
+    """Raw bytes, declared as Any."""
+    return {"raw": b"\x00\xff", "text": b"abc"}
+
+
+@pytest.fixture(scope="module")
+def bytes_engine() -> Iterator[Engine]:
+    eng = Engine(ToolRegistry([checksum, blobs, anything]), "default")
+    yield eng
+    eng.close()
+
+
+def test_bytes_that_are_not_utf8_cross_both_ways(bytes_engine: Engine) -> None:
+    with bytes_engine.session() as session:
+        sent = session.run('final_answer(checksum(b"\\x00\\xff", extra=b"\\xfe\\x00"))')
+        assert sent.ok and sent.value == 255, sent.diagnostics
+        back = session.run("b = blobs()\nfinal_answer([x.data for x in b])")
+        assert back.ok and back.value == [b"\x00\xff", b"abc"], back.diagnostics
+        untyped = session.run('final_answer(anything())')
+        assert untyped.value == {"raw": b"\x00\xff", "text": b"abc"}
+        loop = session.run("final_answer(checksum(b[0].data + anything()['raw']))")
+        assert loop.value == 510, loop.diagnostics
+
+
+def test_bytes_in_an_answer_are_tagged_in_json_and_read_back(bytes_engine: Engine) -> None:
+    from engine.agent.transcript import TurnRecord
+
+    result = bytes_engine.run('final_answer({"k": b"\\x00\\xff"})')
+    assert result.value == {"k": b"\x00\xff"}
+    dumped = json.loads(result.model_dump_json())
+    assert dumped["value"] == {"k": {"$bytes": "AP8="}}
+    assert RunResult.model_validate_json(result.model_dump_json()).value == result.value
+    record = TurnRecord(turn=1, value=result.value)
+    assert TurnRecord.model_validate_json(record.model_dump_json()).value == {"k": b"\x00\xff"}
+
+
+def test_a_forged_bytes_tag_is_bad_arguments_not_a_crash() -> None:
+    eng = Engine(ToolRegistry([checksum]), "default", check_policy=False, check_types=False)
+    try:
+        with eng.session() as session:
+            forged = session.run('checksum({"$bytes": "not base64!"})')
+            assert codes_of(forged) == ["R103"] and "base64" in forged.diagnostics[0].message
+            fine = session.run('final_answer(checksum({"$bytes": "AP8="}))')
+            assert fine.value == 255  # the reserved key reads as bytes, as documented
+            deep = session.run("x = b'1'\nfor _ in range(300):\n    x = [x]\n"
+                               "checksum(x)")
+            assert codes_of(deep) == ["R103"] and "levels deep" in deep.diagnostics[0].message
     finally:
         eng.close()

@@ -17,7 +17,7 @@ from typing import IO, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from engine.diagnostics import Diagnostic
-from engine.results import StageReport, ToolCall
+from engine.results import AnswerValue, StageReport, ToolCall
 
 
 class RunHeader(BaseModel):
@@ -47,7 +47,7 @@ class TurnRecord(BaseModel):
     executed: bool = False
     ok: bool | None = None
     stdout: str = ""
-    value: Any = None
+    value: AnswerValue = None
     final: bool = False
     observation: str | None = None
     model_ms: float = 0.0
@@ -61,7 +61,7 @@ class TurnRecord(BaseModel):
 
 class AnswerRecord(BaseModel):
     kind: Literal["answer"] = "answer"
-    value: Any = None
+    value: AnswerValue = None
     stop_reason: str
     turns: int
     prompt_tokens: int = 0

@@ -24,6 +24,7 @@ from pydantic_core import from_json, to_json
 from engine.errors import SandboxUnavailableError, ToolArgumentError, ToolResultError
 from engine.policy.model import Limits
 from engine.results import ToolCall, ToolCallStatus
+from engine.sandbox.bytes_codec import BytesCodecError, may_hold_tags, untag_bytes
 from engine.sandbox.protocol import (
     FrameReader,
     Kind,
@@ -148,7 +149,13 @@ class ToolBroker:
         arguments = json.dumps([request["args"], request["kwargs"]], sort_keys=True).encode()
         if self._replay is not None:
             return self._replayed(name, arguments)
-        status, reply, error = self._call(name, request["args"], request["kwargs"])
+        args, kwargs = request["args"], request["kwargs"]
+        if may_hold_tags(payload):
+            try:
+                args, kwargs = untag_bytes(args), untag_bytes(kwargs)
+            except BytesCodecError as exc:
+                return _error_reply(ToolStatus.BAD_ARGUMENTS, None, f"{name}(): {exc}")
+        status, reply, error = self._call(name, args, kwargs)
         self.traffic += len(reply)
         self._record(CallRecord(name, arguments, status, reply,
                                 (time.perf_counter() - started) * 1000, error))

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError, from_json, to_json, to_jsonable_python
 
+from engine.sandbox.bytes_codec import BytesCodecError, may_hold_tags, tag_bytes, untag_bytes
 from engine.sandbox.protocol import FrameReader, Kind, ToolStatus, write_frame
 from engine.sandbox.spec import SandboxSpec, ToolSpec, build_types, evaluate_type
 
@@ -143,8 +144,9 @@ class Channel:
             raise _Stop("R205", f"the snippet made more than {self.max_calls} tool calls")
         self.calls += 1
         try:
-            payload = to_json({"call": self.calls, "tool": name, "args": args, "kwargs": kwargs})
-        except PydanticSerializationError as exc:
+            payload = to_json({"call": self.calls, "tool": name, "args": tag_bytes(args),
+                               "kwargs": tag_bytes(kwargs)})
+        except (PydanticSerializationError, BytesCodecError) as exc:
             raise ToolArgumentsError(
                 f"{name}(): an argument cannot be sent to a tool (only data: numbers, strings, "
                 f"lists, dicts, the tools' models): {exc}"
@@ -160,6 +162,8 @@ class Channel:
             os._exit(70)  # the parent broke the protocol: nothing sensible is left to do
         status, body = reply[0], reply[1:]
         if status == ToolStatus.OK:
+            if may_hold_tags(body):
+                return adapter.validate_python(untag_bytes(from_json(body)))
             return adapter.validate_json(body)
         error = from_json(body)
         if status == ToolStatus.TOOL_ERROR:
@@ -407,7 +411,7 @@ def _jsonable(value: Any, limit: int) -> Any:
 
 def _answer(value: Any, limit: int) -> Any:
     try:
-        data = to_jsonable_python(value)
+        data = to_jsonable_python(tag_bytes(value))
         size = len(to_json(data))
     except PydanticSerializationError as exc:
         if "surrogates not allowed" not in str(exc):
