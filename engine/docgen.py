@@ -32,10 +32,13 @@ _SECTIONS_INTRO = {
 def _type_text(annotation: Any) -> str:
     text = repr(annotation) if typing.get_origin(annotation) else getattr(
         annotation, "__name__", repr(annotation))
-    return text.replace("typing.", "").replace("engine.policy.model.", "")
+    # A bar would end the table cell, even inside a code span.
+    return text.replace("typing.", "").replace("engine.policy.model.", "").replace("|", "\\|")
 
 
 def _default_text(value: Any) -> str:
+    if value is None:
+        return "unset"
     if isinstance(value, tuple):
         if len(value) > 8:
             return "`[" + ", ".join(f'"{v}"' for v in value[:8]) + f", …]` ({len(value)} items)"

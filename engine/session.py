@@ -214,6 +214,8 @@ def _runtime_diagnostics(source: str, execution: Execution, limits: Limits,
         if slowest is not None and slowest.duration_ms >= limits.timeout_seconds * 500:
             message += (f"; the tool {slowest.tool}() alone took "
                         f"{slowest.duration_ms / 1000:.1f} s")
+            if limits.tool_timeout_seconds is None:
+                message += " (limits.tool_timeout_seconds bounds one tool call)"
         return [_whole(source, "R201", message)]
     if execution.killed_for == "protocol":
         return [_whole(source, "R211", f"the sandbox process broke the protocol "

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from engine import Engine, tool
+from engine import Engine, Policy, ToolRegistry, tool
 
 
 class Point(BaseModel):
@@ -63,3 +63,41 @@ def test_any_is_accepted_and_crosses_as_json_data() -> None:
     with Engine([loose], check_types=False) as eng:
         result = eng.run("final_answer(loose())")
     assert result.ok and result.value == {"when": "2026-11-30", "tags": ["a"]}
+
+
+def test_a_slow_tool_is_no_longer_waited_for_past_the_policys_tool_timeout() -> None:
+    import contextvars
+    import threading
+
+    release, finished = threading.Event(), threading.Event()
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+    seen: list[str] = []
+
+    @tool
+    def slow(n: int) -> int:
+        """Waits until the test releases it."""
+        seen.append(request_id.get())
+        if n:
+            release.wait(60)
+            finished.set()
+        return n
+
+    default = Policy.load("default")
+    policy = default.model_copy(update={"limits": default.limits.model_copy(
+        update={"tool_timeout_seconds": 0.2})})
+    eng = Engine(ToolRegistry([slow]), policy)
+    try:
+        request_id.set("req-7")
+        with eng.session() as session:
+            result = session.run("try:\n    slow(1)\nexcept Exception as e:\n    print(e)\n"
+                                 "final_answer(slow(0))")
+        # The run came back while the tool was still waiting: it was not waited for.
+        assert not finished.is_set()
+        assert result.ok and result.value == 0, result.diagnostics
+        assert "slow() failed: ToolTimeout: slow() did not return within 0.2 s" in result.stdout
+        assert [c.status for c in result.tool_calls] == ["tool_error", "ok"]
+        assert seen == ["req-7", "req-7"]  # the caller's context went with the call
+    finally:
+        release.set()
+        eng.close()
+    assert finished.wait(10)

@@ -108,6 +108,12 @@ class Limits(BaseModel):
     max_answer_bytes: int = Field(
         default=1_048_576, gt=0, description="JSON size of a snippet's final answer."
     )
+    tool_timeout_seconds: float | None = Field(
+        default=None, gt=0,
+        description="Wall time one tool call may take; past it the snippet gets a ToolError "
+        "and the call is no longer waited for (it runs on in a thread of its own). Unset: "
+        "tools run on the calling thread, unbounded.",
+    )
     max_tool_calls: int = Field(default=100_000, gt=0, description="Tool calls per snippet.")
     max_tool_argument_bytes: int = Field(
         default=1_048_576, gt=0, description="Serialised size of one tool call's arguments."

@@ -9,12 +9,16 @@ whatever the child does, the outcome is data, never an exception that escapes to
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import inspect
 import json
 import logging
 import os
 import resource
 import signal
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,11 +214,17 @@ class ToolBroker:
         except ToolArgumentError as exc:
             return (ToolStatus.BAD_ARGUMENTS,
                     _error_reply(ToolStatus.BAD_ARGUMENTS, None, str(exc)), str(exc))
+        seconds = self.limits.tool_timeout_seconds
         try:
-            value = tool.func(*bound.args, **bound.kwargs)
+            if seconds is None:
+                value = tool.func(*bound.args, **bound.kwargs)
+            else:
+                value = _call_bounded(name, tool.func, bound, seconds)
             result = tool.dump_result(value)
         except ToolResultError as exc:
             return ToolStatus.TOOL_ERROR, _tool_error("ToolResultError", str(exc)), str(exc)
+        except _ToolTimeout as exc:
+            return ToolStatus.TOOL_ERROR, _tool_error("ToolTimeout", str(exc)), str(exc)
         except Exception as exc:  # the tool's failure is the snippet's exception, not ours
             # The snippet gets type and message; the tool's author gets the traceback.
             log.debug("tool %r raised", name, exc_info=True)
@@ -229,6 +239,41 @@ class ToolBroker:
 
 
 _CALL_OVERHEAD = 4096  # the call's envelope around its arguments
+
+
+class _ToolTimeout(Exception):
+    pass
+
+
+def _call_bounded(name: str, func: Callable[..., Any], bound: inspect.BoundArguments,
+                  seconds: float) -> Any:
+    """Call a tool on a thread of its own and wait at most ``seconds`` for it.
+
+    A thread cannot be stopped: past the limit it is abandoned, and whatever the tool does
+    afterwards still happens. The caller's context variables go with the call.
+    """
+    outcome: list[Any] = []
+    done = threading.Event()
+    context = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            outcome.append((True, context.run(func, *bound.args, **bound.kwargs)))
+        except BaseException as exc:  # raised again in the waiting caller, as if inline
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name=f"codeact-tool-{name}", daemon=True).start()
+    if not done.wait(seconds):
+        log.warning("tool %r did not return within %g s; no longer waiting for it", name,
+                    seconds)
+        raise _ToolTimeout(f"{name}() did not return within {seconds:g} s "
+                           "(limits.tool_timeout_seconds); it may still finish on its own")
+    returned, value = outcome[0]
+    if not returned:
+        raise value
+    return value
 
 
 def _shown(arguments: bytes, limit: int = 120) -> str:
