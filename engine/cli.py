@@ -30,6 +30,7 @@ from engine.pipeline import Engine
 from engine.policy.model import Policy, bundled_policy_names
 from engine.policy.prompt import render_prompt_rules, risky_capabilities, unimportable_modules
 from engine.results import RunResult
+from engine.session import Session
 from engine.stubs import render_stubs
 from engine.tools import ToolRegistry, load_tools
 from engine.typecheck.context import SessionContext
@@ -240,6 +241,7 @@ def repl(
         _usage_error(str(exc))
     out.print(f"codeact repl — policy [bold]{escape(loaded.name)}[/], "
               f"{len(registry)} tools. :help for commands.")
+    history = _LineHistory.open()
     count = 0
     try:
         while True:
@@ -259,20 +261,68 @@ def repl(
                 emit(", ".join(sorted(session.context.names)) or "(none)")
             elif command:
                 count += 1
-                render.print_run(f"[{count}]", session.run(source), out)
+                render.print_run(f"[{count}]", _run_interruptible(session, source), out)
     finally:
+        history.save()
         session.close()
         eng.close()
 
 
+def _run_interruptible(session: Session, source: str) -> RunResult:
+    """Ctrl-C stops the snippet (its process is killed, the session restored), not the REPL."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, lambda *_: session.interrupt())
+    try:
+        return session.run(source)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _LineHistory:
+    """Line editing and history for the REPL (readline), kept in ``$CODEACT_HISTORY``
+    (default ``~/.codeact_history``). Without readline, input still works, unedited."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    @classmethod
+    def open(cls) -> _LineHistory:
+        import os
+
+        try:
+            import readline
+        except ImportError:
+            return cls(None)
+        path = Path(os.environ.get("CODEACT_HISTORY") or "~/.codeact_history").expanduser()
+        readline.set_history_length(1000)
+        with contextlib.suppress(OSError):
+            readline.read_history_file(path)
+        return cls(path)
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        import readline
+
+        with contextlib.suppress(OSError):
+            readline.write_history_file(self.path)
+
+
 def _read_snippet() -> str | None:
-    """Lines until the snippet is complete, as the Python REPL decides; None at end of input."""
+    """Lines until the snippet is complete, as the Python REPL decides; None at end of input.
+
+    Ctrl-C drops the lines typed so far and starts a new prompt, as Python's REPL does."""
     import codeop
 
     lines: list[str] = []
     while True:
         try:
             line = input("... " if lines else ">>> ")
+        except KeyboardInterrupt:
+            err.print("KeyboardInterrupt")
+            lines = []
+            continue
         except EOFError:
             return "\n".join(lines) if lines else None
         if not lines and line.strip().startswith(":"):

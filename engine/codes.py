@@ -512,6 +512,13 @@ _RUNTIME: tuple[Code, ...] = (
         "other arguments), so it was stopped there: the recorded results cannot answer it.",
         hint="Replay with live tools (`codeact replay --live`) to see what the tools do now.",
     ),
+    Code(
+        "R215", "interrupted", Stage.RUNTIME,
+        "The snippet was interrupted",
+        "The host stopped the snippet (Ctrl-C in `codeact repl`, or `Session.interrupt()`). "
+        "Its process was killed and the session's earlier state restored, as after any kill.",
+        hint="Run it again, or a faster version of it.",
+    ),
 )
 
 _EXTRACT: tuple[Code, ...] = (

@@ -67,6 +67,7 @@ class Session:
         self._history_bytes = 0
         self._replay_on = True
         self._snippets = 0
+        self._interrupted = False
         self.context = SessionContext()
         self.closed = False
 
@@ -94,12 +95,19 @@ class Session:
         with self._lock:
             if self.closed:
                 raise RuntimeError("this session is closed")
+            self._interrupted = False
             report = self._engine.check(source, context=self.context)
             if not report.ok:
                 return RunResult(ok=False, executed=False, diagnostics=report.diagnostics,
                                  check=report)
+            if self._interrupted:
+                return RunResult(ok=False, executed=False, check=report, diagnostics=(
+                    *report.diagnostics,
+                    _whole(source, "R215", "the snippet was interrupted before it ran")))
             if self._process is None or not self._process.alive:
                 self._process = self._spawn()
+            if self._interrupted:  # it came while the process was being started
+                self._process.interrupt()
             self._snippets += 1
             broker = ToolBroker(self._engine.registry, self._limits,
                                 replay=replay,
@@ -121,6 +129,15 @@ class Session:
                 self.context = self.context.extended(report.bindings)
                 self._remember(source, broker)
             return _result(source, report, execution, broker, diagnostics, ok, restarted, lost)
+
+    def interrupt(self) -> None:
+        """Stop the snippet this session is running, from another thread or a signal handler
+        (the REPL's Ctrl-C). It ends with ``R215``; the session's state is restored as after
+        any kill. Nothing happens when no snippet is running."""
+        self._interrupted = True
+        process = self._process
+        if process is not None and self._lock.locked():
+            process.interrupt()
 
     @property
     def _replayable(self) -> bool:
@@ -217,6 +234,8 @@ def _runtime_diagnostics(source: str, execution: Execution, limits: Limits,
             if limits.tool_timeout_seconds is None:
                 message += " (limits.tool_timeout_seconds bounds one tool call)"
         return [_whole(source, "R201", message)]
+    if execution.killed_for == "interrupted":
+        return [_whole(source, "R215", "the snippet was interrupted and stopped")]
     if execution.killed_for == "protocol":
         return [_whole(source, "R211", f"the sandbox process broke the protocol "
                                        f"({execution.protocol_error}) and was stopped")]

@@ -333,3 +333,17 @@ def test_a_forged_bytes_tag_is_bad_arguments_not_a_crash() -> None:
             assert codes_of(deep) == ["R103"] and "levels deep" in deep.diagnostics[0].message
     finally:
         eng.close()
+
+
+def test_interrupt_stops_the_running_snippet_and_keeps_the_session(engine: Engine) -> None:
+    import threading
+
+    with engine.session() as session:
+        session.interrupt()  # nothing runs: nothing happens, now or later
+        assert session.run("kept = 7").ok
+        timer = threading.Timer(0.5, session.interrupt)
+        timer.start()
+        stopped = session.run("while True:\n    pass")
+        timer.join()
+        assert codes_of(stopped)[0] == "R215" and not stopped.ok
+        assert session.run("final_answer(kept)").value == 7

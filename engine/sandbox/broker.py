@@ -389,7 +389,8 @@ class Execution:
     """What happened to one snippet in the child, as the parent observed it."""
 
     outcome: ChildOutcome | None = None  # the child's DONE payload, if it sent one
-    killed_for: str | None = None  # "timeout", "protocol" when the parent killed the child
+    killed_for: str | None = None  # "timeout", "cpu", "protocol", "interrupted": the parent
+
     exit_status: dict[str, int] = field(default_factory=dict)  # when the child died
     wall_ms: float = 0.0
     protocol_error: str | None = None
@@ -423,6 +424,9 @@ class SandboxProcess:
         os.set_blocking(self._to_child, False)  # a child that stops reading cannot block us
         self._reader = FrameReader(self._from_child, max_frame)
         self.alive = True
+        # Reentrant: an interrupt may come from a signal handler on the thread inside kill().
+        self._kill_lock = threading.RLock()
+        self.interrupted = False
         try:
             kind, _ = self._reader.read(deadline=time.monotonic() + 30)
             if kind is not Kind.READY:
@@ -518,6 +522,8 @@ class SandboxProcess:
             execution.killed_for = "protocol"
             execution.protocol_error = str(exc)
             self.kill()
+        if self.interrupted and execution.outcome is None:
+            execution.killed_for = "interrupted"
         execution.wall_ms = (time.monotonic() - started) * 1000
         if not self.alive:
             execution.exit_status = self._exit_status()
@@ -530,14 +536,24 @@ class SandboxProcess:
             return {}
 
     def kill(self) -> None:
-        if not self.alive:
-            return
-        self.alive = False
-        with contextlib.suppress(ProcessLookupError):
-            signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
-        for fd in (self._to_child, self._from_child, self._pidfd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with self._kill_lock:
+            if not self.alive:
+                return
+            self.alive = False
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            for fd in (self._to_child, self._from_child, self._pidfd):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def interrupt(self) -> None:
+        """Stop the running snippet from another thread or a signal handler: the process is
+        killed and the snippet's execution reports ``interrupted``."""
+        with self._kill_lock:
+            if self.alive:
+                self.interrupted = True
+                with contextlib.suppress(ProcessLookupError, OSError):
+                    signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
 
     def close(self) -> None:
         self.kill()  # the zygote reaps it; nobody needs its status
