@@ -20,6 +20,7 @@ from rich.markup import escape
 
 import engine
 from engine import codes, render
+from engine.config import ConfigError, ProjectConfig, find_config
 from engine.errors import (
     CheckerUnavailableError,
     EngineError,
@@ -70,13 +71,24 @@ class Format(StrEnum):
 
 ToolsOption = Annotated[
     str | None,
-    typer.Option("--tools", "-t", help="Toolset: a module, module:ATTR, or a .py file."),
+    typer.Option("--tools", "-t", envvar="CODEACT_TOOLS", show_envvar=False,
+                 help="Toolset: a module, module:ATTR, or a .py file "
+                      "(else $CODEACT_TOOLS, else [tool.codeact] tools in pyproject.toml)."),
 ]
 PolicyOption = Annotated[
-    str,
-    typer.Option("--policy", "-p",
-                 help=f"Bundled policy ({', '.join(bundled_policy_names())}) or a .toml file."),
+    str | None,
+    typer.Option("--policy", "-p", envvar="CODEACT_POLICY", show_envvar=False,
+                 help=f"Bundled policy ({', '.join(bundled_policy_names())}) or a .toml file "
+                      "(else $CODEACT_POLICY, else [tool.codeact] policy, else default)."),
 ]
+
+
+def _project() -> ProjectConfig:
+    """The [tool.codeact] settings of the project the command runs in."""
+    try:
+        return find_config()
+    except ConfigError as exc:
+        _usage_error(str(exc))
 
 
 def _version(value: bool) -> None:
@@ -107,7 +119,17 @@ def _usage_error(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _load(tools: str | None, policy: str) -> tuple[ToolRegistry, Policy]:
+def _load(tools: str | None, policy: str | None) -> tuple[ToolRegistry, Policy]:
+    """The toolset and policy a command uses: flags, then the environment, then the
+    project's [tool.codeact], then no tools and the default policy."""
+    if not tools or not policy:
+        project = _project()
+        if not tools and project.settings.tools:
+            tools = project.tools()
+            if project.path is not None and str(project.path.parent) not in sys.path:
+                sys.path.insert(0, str(project.path.parent))  # its modules, as from its root
+        policy = policy or project.policy()
+    policy = policy or "default"
     try:
         registry = load_tools(tools) if tools else ToolRegistry()
         return registry, Policy.load(policy)
@@ -140,33 +162,61 @@ def _read(path: str) -> str:
         _usage_error(f"cannot read {path}: {exc}")
 
 
+def _snippet_files(arguments: list[str]) -> list[str]:
+    """Files as given; a directory stands for the .py files under it, in sorted order."""
+    files: list[str] = []
+    for argument in arguments:
+        path = Path(argument)
+        if argument != "-" and path.is_dir():
+            found = sorted(p for p in path.rglob("*.py") if p.is_file() and not any(
+                part.startswith(".") or part == "__pycache__"
+                for part in p.relative_to(path).parts))
+            if not found:
+                _usage_error(f"no .py files in the directory {argument}")
+            files.extend(str(p) for p in found)
+        else:
+            files.append(argument)
+    return files
+
+
+FilesArgument = Annotated[list[str], typer.Argument(
+    help="Snippet files or directories of them ('-' for standard input). By default they "
+         "are successive snippets of one session: later ones may use names earlier ones "
+         "bound (see --independent).")]
+IndependentOption = Annotated[bool, typer.Option(
+    "--independent", help="Each file on its own, as if it were the only one (a fresh "
+                          "session for each).")]
+
+
 @app.command()
 def check(
-    files: Annotated[list[str], typer.Argument(
-        help="Snippet files ('-' for standard input). Several files are checked as successive "
-             "snippets of one session: later ones may use names earlier ones bound.")],
+    files: FilesArgument,
     tools: ToolsOption = None,
-    policy: PolicyOption = "default",
-    output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
+    policy: PolicyOption = None,
+    output_format: Annotated[Format | None, typer.Option(
+        "--format", "-f", help="text, json or sarif (else [tool.codeact] format, else text).")]
+    = None,
     no_types: Annotated[bool, typer.Option("--no-types", help="Skip the mypy stage.")] = False,
+    independent: IndependentOption = False,
 ) -> None:
     """Check snippets: parse, policy, types. Nothing is executed."""
+    chosen = output_format or Format(_project().settings.format or "text")
     registry, loaded = _load(tools, policy)
-    sources = [(path, _read(path)) for path in files]
+    sources = [(path, _read(path)) for path in _snippet_files(files)]
     eng = Engine(registry, loaded, check_types=not no_types)
     context = SessionContext()
     reports: list[render.FileReport] = []
     try:
         for path, source in sources:
-            report = eng.check(source, context=context)
-            if report.ok:
+            report = eng.check(source, context=SessionContext() if independent else context)
+            if report.ok and not independent:
                 context = context.extended(report.bindings)
             reports.append(render.FileReport(path, report))
     finally:
         eng.close()
-    if output_format is Format.json:
+    if chosen is Format.json:
         emit(render.to_json(reports))
-    elif output_format is Format.sarif:
+    elif chosen is Format.sarif:
         emit(render.to_sarif(reports, engine.__version__))
     else:
         render.print_text(reports, out)
@@ -191,30 +241,40 @@ def _engine(registry: ToolRegistry, policy: Policy, unsafe: bool,
 
 @app.command()
 def run(
-    files: Annotated[list[str], typer.Argument(
-        help="Snippet files ('-' for standard input), run in order in one session.")],
+    files: FilesArgument,
     tools: ToolsOption = None,
-    policy: PolicyOption = "default",
-    output_format: Annotated[RunFormat, typer.Option("--format", "-f")] = RunFormat.text,
+    policy: PolicyOption = None,
+    output_format: Annotated[RunFormat | None, typer.Option(
+        "--format", "-f", help="text or json (else [tool.codeact] format, else text).")]
+    = None,
     unsafe_no_seccomp: UnsafeOption = False,
+    independent: IndependentOption = False,
 ) -> None:
     """Check and run snippets in a sandboxed session."""
+    configured = _project().settings.format
+    chosen = output_format or (RunFormat.json if configured == "json" else RunFormat.text)
     registry, loaded = _load(tools, policy)
-    sources = [(path, _read(path)) for path in files]
+    sources = [(path, _read(path)) for path in _snippet_files(files)]
     eng = _engine(registry, loaded, unsafe_no_seccomp)
     runs: list[tuple[str, RunResult]] = []
     try:
-        with eng.session() as session:
+        session = eng.session()
+        try:
             for path, source in sources:
+                if independent and runs:
+                    session.close()
+                    session = eng.session()
                 result = session.run(source)
                 runs.append((path, result))
-                if output_format is RunFormat.text:
+                if chosen is RunFormat.text:
                     render.print_run(path, result, out)
+        finally:
+            session.close()
     except SandboxUnavailableError as exc:
         _usage_error(str(exc))
     finally:
         eng.close()
-    if output_format is RunFormat.json:
+    if chosen is RunFormat.json:
         emit(render.run_to_json(runs))
     raise typer.Exit(0 if all(r.ok for _, r in runs) else 1)
 
@@ -228,7 +288,7 @@ Type Python; a blank line (or a complete one-line statement) runs it in the sess
 @app.command()
 def repl(
     tools: ToolsOption = None,
-    policy: PolicyOption = "default",
+    policy: PolicyOption = None,
     unsafe_no_seccomp: UnsafeOption = False,
 ) -> None:
     """Try a policy interactively: each snippet is checked, then run in one session."""
@@ -352,7 +412,7 @@ class Feedback(StrEnum):
 def agent(
     task: Annotated[str, typer.Argument(help="What the agent should do.")],
     tools: ToolsOption = None,
-    policy: PolicyOption = "default",
+    policy: PolicyOption = None,
     model: Annotated[str, typer.Option("--model", "-m", help="Ollama model name.")]
     = "qwen2.5-coder:1.5b",
     host: Annotated[str | None, typer.Option(
@@ -467,7 +527,7 @@ class Transport(StrEnum):
 @app.command()
 def mcp(
     tools: ToolsOption = None,
-    policy: PolicyOption = "default",
+    policy: PolicyOption = None,
     transport: Annotated[Transport, typer.Option()] = Transport.stdio,
     host: Annotated[str, typer.Option(help="HTTP: address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP: port to listen on.")] = 8765,
@@ -540,9 +600,10 @@ def stubs(
     = None,
 ) -> None:
     """Generate the .pyi stubs of a toolset, as the type checker and the model see it."""
-    if not tools:
-        _usage_error("--tools is required")
     registry, _ = _load(tools, "default")
+    if not len(registry):
+        _usage_error("which tools? give --tools (or set $CODEACT_TOOLS, or tools in the "
+                     "project's [tool.codeact])")
     text = render_stubs(registry)
     if output is None:
         emit(text, end="")
