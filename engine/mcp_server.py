@@ -35,9 +35,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engine.agent.feedback import check_observation, observation
 from engine.diagnostics import Diagnostic
 from engine.policy.prompt import render_prompt_rules
-from engine.results import RunResult
+from engine.results import AnswerValue, RunResult
 
 if TYPE_CHECKING:
     from engine.pipeline import Engine
@@ -54,7 +55,8 @@ class RunOutput(BaseModel):
     executed: bool = Field(description="False when a static check refused the snippet.")
     session: str
     stdout: str = ""
-    value: Any = Field(default=None, description="final_answer(...) or a trailing expression.")
+    value: AnswerValue = Field(default=None,
+                               description="final_answer(...) or a trailing expression.")
     final: bool = False
     diagnostics: list[Diagnostic] = Field(default_factory=list)
     tool_calls: int = 0
@@ -272,9 +274,17 @@ def _run_output(name: str, result: RunResult) -> RunOutput:
                      wall_ms=result.usage.wall_ms if result.usage else 0.0)
 
 
-def _tool_result(output: BaseModel, is_error: bool) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=output.model_dump_json())],
-                          structured_content=output.model_dump(mode="json"), is_error=is_error)
+#: Characters of output or value in the text a model reads (as in the agent loop).
+OBSERVATION_CHARS = 2000
+
+
+def _tool_result(output: BaseModel, is_error: bool, text: str | None = None) -> CallToolResult:
+    """Structured content for programs; as text, what a model reads: for run and check the
+    same compact observation the agent loop sends, else the JSON."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=text if text is not None
+                             else output.model_dump_json())],
+        structured_content=output.model_dump(mode="json"), is_error=is_error)
 
 
 def build_server(engine: Engine, *, idle_seconds: float = 600.0,
@@ -318,7 +328,9 @@ def build_server(engine: Engine, *, idle_seconds: float = 600.0,
     async def run(code: str, ctx: Context[Any, Any],
                   session: str = "default") -> Annotated[CallToolResult, RunOutput]:
         result = await in_session(ctx, session, lambda target: target.run(code))
-        return _tool_result(_run_output(session, result), is_error=not result.ok)
+        return _tool_result(_run_output(session, result), is_error=not result.ok,
+                            text=observation(result, "structured", OBSERVATION_CHARS,
+                                             closing=False))
 
     @server.tool(name="check", description=(
         "Check a Python snippet without running it: syntax, policy and types, with the names "
@@ -328,7 +340,7 @@ def build_server(engine: Engine, *, idle_seconds: float = 600.0,
         report = await in_session(
             ctx, session, lambda target: engine.check(code, context=target.context))
         output = CheckOutput(ok=report.ok, session=session, diagnostics=list(report.diagnostics))
-        return _tool_result(output, is_error=not report.ok)
+        return _tool_result(output, is_error=not report.ok, text=check_observation(report))
 
     @server.tool(name="open_session", description=(
         "Open a new session under a key the server chooses and return the key; pass it as "

@@ -49,6 +49,11 @@ def structured(result: Any) -> dict[str, Any]:
     return dict(result.structured_content)
 
 
+def text(result: Any) -> str:
+    [content] = result.content
+    return str(content.text)
+
+
 async def exercise(session: ClientSession) -> None:
     """What every transport must do: list, run, refuse, type-check, time out, keep state."""
     tools = {t.name: t for t in (await session.list_tools()).tools}
@@ -64,18 +69,24 @@ async def exercise(session: ClientSession) -> None:
 
     state = await session.call_tool("run", {"code": "final_answer(n * 2)"})
     assert structured(state)["value"] == 20000 and structured(state)["final"] is True
+    # As text, what a model should read: the agent loop's compact observation, not JSON.
+    assert text(good) == "Your code ran.\nOutput:\n10000"
+    assert text(state) == "Your code ran.\nValue: 20000"
 
     forbidden = await session.call_tool("run", {"code": "import os"})
     assert forbidden.is_error
     [d] = structured(forbidden)["diagnostics"]
     assert (d["stage"], d["code"], d["line"], d["column"]) == ("policy", "P101", 1, 8)
     assert d["hint"] and structured(forbidden)["executed"] is False
+    assert text(forbidden).startswith("Your code was not run: the policy check found 1 ")
+    assert "[policy P101] line 1:8:" in text(forbidden) and "  > import os" in text(forbidden)
 
     typed = await session.call_tool("run", {"code": "deactivate('x')"})
     assert typed.is_error and structured(typed)["diagnostics"][0]["code"] == "T101"
 
     checked = await session.call_tool("check", {"code": "print(n + 1)"})
     assert not checked.is_error and structured(checked)["ok"] is True
+    assert text(checked) == "Your code passes every check; it was not run."
 
     slow = await session.call_tool("run", {"code": "while True:\n    pass"})
     assert slow.is_error

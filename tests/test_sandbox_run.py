@@ -309,6 +309,7 @@ def test_bytes_that_are_not_utf8_cross_both_ways(bytes_engine: Engine) -> None:
 
 
 def test_bytes_in_an_answer_are_tagged_in_json_and_read_back(bytes_engine: Engine) -> None:
+    from engine.agent.feedback import observation
     from engine.agent.transcript import TurnRecord
 
     result = bytes_engine.run('final_answer({"k": b"\\x00\\xff"})')
@@ -316,6 +317,7 @@ def test_bytes_in_an_answer_are_tagged_in_json_and_read_back(bytes_engine: Engin
     dumped = json.loads(result.model_dump_json())
     assert dumped["value"] == {"k": {"$bytes": "AP8="}}
     assert RunResult.model_validate_json(result.model_dump_json()).value == result.value
+    assert 'Value: {"k": {"$bytes": "AP8="}}' in observation(result, "structured", 2000)
     record = TurnRecord(turn=1, value=result.value)
     assert TurnRecord.model_validate_json(record.model_dump_json()).value == {"k": b"\x00\xff"}
 

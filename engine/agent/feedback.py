@@ -16,7 +16,8 @@ from typing import Literal
 
 from engine.agent.templates import render
 from engine.diagnostics import Diagnostic, Severity, Stage
-from engine.results import RunResult
+from engine.results import CheckReport, RunResult
+from engine.sandbox.bytes_codec import tag_bytes
 
 FeedbackMode = Literal["structured", "plain", "none"]
 
@@ -48,8 +49,10 @@ def _plain(d: Diagnostic, result: RunResult) -> str:
             f"{_PLAIN_NAMES.get(d.stage, 'Error')}: {d.message}")
 
 
-def observation(result: RunResult, mode: FeedbackMode, max_chars: int) -> str:
-    """The message that goes back to the model after a snippet."""
+def observation(result: RunResult, mode: FeedbackMode, max_chars: int, *,
+                closing: bool = True) -> str:
+    """The message that goes back to the model after a snippet; ``closing`` adds what an
+    agent loop asks for next (a new code block)."""
     errors = [d for d in result.diagnostics if d.severity is not Severity.NOTE]
     failing = [d for d in errors if d.severity is Severity.ERROR]
     parts: list[str] = []
@@ -74,11 +77,25 @@ def observation(result: RunResult, mode: FeedbackMode, max_chars: int) -> str:
     if output.strip():
         parts.append(render(f"{mode}.output", output=truncate(output.rstrip("\n"), max_chars)))
     if result.value is not None and result.ok:
-        parts.append(render(f"{mode}.value", value=truncate(json.dumps(result.value), max_chars)))
+        value = json.dumps(tag_bytes(result.value), ensure_ascii=False, default=repr)
+        parts.append(render(f"{mode}.value", value=truncate(value, max_chars)))
     follow = render(f"{mode}.next") if result.ok else render(f"{mode}.again")
-    if follow:
+    if follow and closing:
         parts.append(follow)
     return "\n".join(p for p in parts if p) or render("structured.succeeded")
+
+
+def check_observation(report: CheckReport) -> str:
+    """What a model is told about a snippet that was checked, not run (structured style)."""
+    if report.ok:
+        return render("structured.checked")
+    failing = [d for d in report.diagnostics if d.severity is Severity.ERROR]
+    stage = failing[0].stage.value if failing else "check"
+    lines = [render("structured.rejected", stage=stage, count=len(failing))]
+    for d in report.diagnostics:
+        if d.severity is not Severity.NOTE:
+            lines.extend(_structured(d))
+    return "\n".join(lines)
 
 
 def no_code_observation(diagnostics: tuple[Diagnostic, ...], mode: FeedbackMode) -> str:
