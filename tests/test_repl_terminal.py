@@ -6,6 +6,7 @@ foreground process group, as it does for a person at a keyboard.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import select
@@ -59,10 +60,8 @@ class Terminal:
                 return os.waitstatus_to_exitcode(status)
             with_data, _, _ = select.select([self.fd], [], [], 0.1)
             if with_data:
-                try:
+                with contextlib.suppress(OSError):
                     self.seen += os.read(self.fd, 65536).decode(errors="replace")
-                except OSError:
-                    pass
         raise AssertionError(f"the REPL did not exit; output:\n{self.seen}")
 
     def close(self) -> None:
