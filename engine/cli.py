@@ -549,8 +549,8 @@ def mcp(
     try:
         from engine.mcp_server import TenantLimits, TenantsFile, build_server, http_app
     except ImportError as exc:
-        _usage_error(f"the MCP server needs the mcp extra: pip install "
-                     f"'codeact-engine[mcp]' ({exc})")
+        _usage_error(f"the MCP server needs the mcp extra: from a checkout of codeact-engine, "
+                     f"pip install -e '.[mcp]' ({exc})")
     tenants = None
     if tokens is not None:
         try:

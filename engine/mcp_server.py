@@ -12,7 +12,7 @@ header or MCP session id the client chose. Each tenant has its own quotas (sessi
 once) and namespace. Within a tenant, ``open_session`` issues unguessable keys for sessions
 that only their holder can reach. A session's snippets run one at a time whatever the client
 sends concurrently; sessions idle for ``idle_seconds`` are closed. Requires the ``mcp`` extra:
-``pip install 'codeact-engine[mcp]'``.
+``pip install -e '.[mcp]'`` from a checkout.
 """
 
 from __future__ import annotations
