@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity
-from engine.results import CheckReport, RunResult, StageStatus
+from engine.results import CheckReport, RunResult, StageStatus, value_json
 
 JSON_SCHEMA_ID = "codeact.check/v1"
 RUN_SCHEMA_ID = "codeact.run/v1"
@@ -80,7 +80,7 @@ def print_run(path: str, result: RunResult, console: Console) -> None:
         _print_diagnostic(path, d, console)
     if result.value is not None or result.final:
         label = "final answer" if result.final else "value"
-        console.print(f"[bold green]{label}:[/] {escape(json.dumps(result.value))}")
+        console.print(f"[bold green]{label}:[/] {escape(value_json(result.value))}")
     usage = result.usage
     spent = (f"  [dim]({usage.wall_ms:.1f} ms wall, {usage.cpu_ms:.1f} ms cpu, "
              f"{usage.tool_calls} tool calls)[/]" if usage else "")

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from engine.diagnostics import Diagnostic, Severity, Stage
-from engine.sandbox.bytes_codec import BytesCodecError, tag_bytes, untag_bytes
+from engine.sandbox.bytes_codec import tag_bytes, untag_bytes
 from engine.typecheck.context import Binding
 
 
 def _with_bytes(value: Any) -> Any:
-    try:
-        return untag_bytes(value)
-    except BytesCodecError:  # not a tag the engine wrote: the data stays as it came
-        return value
+    return untag_bytes(value, strict=False)  # a tag that is not base64 stays a dict
 
 
 #: A snippet's answer: Python data, where bytes are ``bytes``; as JSON each bytes value is
 #: written ``{"$bytes": "<base64>"}`` (see engine.sandbox.bytes_codec) and read back as bytes.
 AnswerValue = Annotated[Any, BeforeValidator(_with_bytes),
                         PlainSerializer(tag_bytes, when_used="json")]
+
+
+def value_json(value: Any, *, indent: int | None = None, ensure_ascii: bool = True) -> str:
+    """An answer as JSON text for people and models: bytes tagged, anything else that JSON
+    cannot hold shown as its repr (never an error)."""
+    return json.dumps(tag_bytes(value), indent=indent, ensure_ascii=ensure_ascii, default=repr)
 
 
 class StageStatus(StrEnum):

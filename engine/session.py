@@ -31,6 +31,7 @@ from engine.sandbox.broker import (
     ChildOutcome,
     Execution,
     SandboxProcess,
+    StrayCalls,
     ToolBroker,
 )
 from engine.typecheck.context import SessionContext
@@ -68,6 +69,7 @@ class Session:
         self._replay_on = True
         self._snippets = 0
         self._interrupted = False
+        self._stray = StrayCalls()
         self.context = SessionContext()
         self.closed = False
 
@@ -100,18 +102,16 @@ class Session:
             if not report.ok:
                 return RunResult(ok=False, executed=False, diagnostics=report.diagnostics,
                                  check=report)
-            if self._interrupted:
+            if self._process is None or not self._process.alive:
+                self._process = self._spawn()
+            if self._interrupted:  # while it was checked, or its process started
                 return RunResult(ok=False, executed=False, check=report, diagnostics=(
                     *report.diagnostics,
                     _whole(source, "R215", "the snippet was interrupted before it ran")))
-            if self._process is None or not self._process.alive:
-                self._process = self._spawn()
-            if self._interrupted:  # it came while the process was being started
-                self._process.interrupt()
             self._snippets += 1
             broker = ToolBroker(self._engine.registry, self._limits,
                                 replay=replay,
-                                record_budget=self._record_budget)
+                                record_budget=self._record_budget, stray=self._stray)
             execution = self._process.execute(source, broker, self._snippets)
             diagnostics = list(report.diagnostics) + _runtime_diagnostics(
                 source, execution, self._limits, broker)
@@ -164,13 +164,20 @@ class Session:
         """Start a new process and replay the history into it; return the names lost."""
         self._process = None
         if self._history and self._replayable:
-            process = self._spawn()
+            # Held as the session's process while it replays, so that interrupt() reaches it.
+            process = self._process = self._spawn()
             deadline = time.monotonic() + REPLAY_MAX_SECONDS
-            if all(self._replay(process, item) and time.monotonic() < deadline
-                   for item in self._history):
-                self._process = process
+            try:
+                exact = all(self._replay(process, item) and time.monotonic() < deadline
+                            for item in self._history)
+            except BaseException:
+                process.close()
+                self._process = None
+                raise
+            if exact:
                 return ()
             process.close()
+            self._process = None
         lost = tuple(sorted(self.context.names))
         self.context = SessionContext()
         self._history.clear()
@@ -184,7 +191,7 @@ class Session:
         broker = ToolBroker(self._engine.registry, self._limits, replay=item.calls)
         execution = process.execute(item.source, broker, self._snippets)
         return (execution.outcome is not None and execution.outcome.ok
-                and not broker.diverged)
+                and not broker.diverged and not broker.unused)
 
     def close(self) -> None:
         with self._lock:

@@ -332,7 +332,7 @@ def test_a_forged_bytes_tag_is_bad_arguments_not_a_crash() -> None:
             assert fine.value == 255  # the reserved key reads as bytes, as documented
             deep = session.run("x = b'1'\nfor _ in range(300):\n    x = [x]\n"
                                "checksum(x)")
-            assert codes_of(deep) == ["R103"] and "levels deep" in deep.diagnostics[0].message
+            assert codes_of(deep) == ["R103"], deep.diagnostics
     finally:
         eng.close()
 

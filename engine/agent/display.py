@@ -13,7 +13,7 @@ from rich.syntax import Syntax
 
 from engine.agent.loop import AgentAnswer, Hooks
 from engine.agent.transcript import TurnRecord
-from engine.results import StageStatus
+from engine.results import StageStatus, value_json
 
 _MARK = {StageStatus.PASSED: "[green]✓[/]", StageStatus.FAILED: "[red]✗[/]",
          StageStatus.SKIPPED: "[dim]·[/]"}
@@ -64,7 +64,7 @@ class LiveDisplay:
 
     def answer(self, answer: AgentAnswer) -> None:
         style = "green" if answer.stop_reason in ("final_answer", "answered") else "red"
-        body = (json.dumps(answer.value, indent=2) if answer.value is not None
+        body = (value_json(answer.value, indent=2) if answer.value is not None
                 else (answer.error or "(no answer)"))
         self.console.print(Panel(escape(body), title=f"answer ({answer.stop_reason})",
                                  border_style=style, expand=False))

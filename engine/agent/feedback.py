@@ -11,13 +11,11 @@ The style is a choice so that its effect on a model can be measured.
 
 from __future__ import annotations
 
-import json
 from typing import Literal
 
 from engine.agent.templates import render
 from engine.diagnostics import Diagnostic, Severity, Stage
-from engine.results import CheckReport, RunResult
-from engine.sandbox.bytes_codec import tag_bytes
+from engine.results import CheckReport, RunResult, value_json
 
 FeedbackMode = Literal["structured", "plain", "none"]
 
@@ -77,7 +75,7 @@ def observation(result: RunResult, mode: FeedbackMode, max_chars: int, *,
     if output.strip():
         parts.append(render(f"{mode}.output", output=truncate(output.rstrip("\n"), max_chars)))
     if result.value is not None and result.ok:
-        value = json.dumps(tag_bytes(result.value), ensure_ascii=False, default=repr)
+        value = value_json(result.value, ensure_ascii=False)
         parts.append(render(f"{mode}.value", value=truncate(value, max_chars)))
     follow = render(f"{mode}.next") if result.ok else render(f"{mode}.again")
     if follow and closing:

@@ -22,7 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import from_json, to_json
 
 from engine.errors import SandboxUnavailableError, ToolArgumentError, ToolResultError
@@ -112,7 +119,8 @@ class ToolBroker:
 
     def __init__(self, registry: ToolRegistry, limits: Limits,
                  replay: list[CallRecord] | None = None, *,
-                 record_budget: int = 64 * 1024 * 1024) -> None:
+                 record_budget: int = 64 * 1024 * 1024,
+                 stray: StrayCalls | None = None) -> None:
         self.registry = registry
         self.limits = limits
         self.calls: list[CallRecord] = []
@@ -122,6 +130,8 @@ class ToolBroker:
         self.recorded_bytes = 0
         self.replayable = True
         self.stopped: str | None = None  # why a LIMIT reply told the child to stop
+        self.deadline: float | None = None  # the snippet's: no tool is waited for past it
+        self.stray = stray if stray is not None else StrayCalls()
         self.traffic = 0  # bytes of arguments and results so far
 
     def handle(self, payload: bytes) -> bytes:
@@ -150,6 +160,12 @@ class ToolBroker:
         if len(self.calls) >= self.limits.max_tool_calls:
             message = f"more than {self.limits.max_tool_calls} tool calls in one snippet"
             return self._stop(_error_reply(ToolStatus.LIMIT, "R205", message), message)
+        if _nesting_over(request, MAX_ARGUMENT_NESTING):
+            # Past this, the recursive code below (json, pydantic, the tool) could run out
+            # of the parent's stack, whatever depth its caller is at.
+            return _error_reply(ToolStatus.BAD_ARGUMENTS, None,
+                                f"{name}(): the arguments nest more than "
+                                f"{MAX_ARGUMENT_NESTING} levels deep")
         arguments = json.dumps([request["args"], request["kwargs"]], sort_keys=True).encode()
         if self._replay is not None:
             return self._replayed(name, arguments)
@@ -219,7 +235,9 @@ class ToolBroker:
             if seconds is None:
                 value = tool.func(*bound.args, **bound.kwargs)
             else:
-                value = _call_bounded(name, tool.func, bound, seconds)
+                wait = seconds if self.deadline is None else \
+                    min(seconds, max(0.0, self.deadline - time.monotonic()))
+                value = _call_bounded(name, tool.func, bound, seconds, wait, self.stray)
             result = tool.dump_result(value)
         except ToolResultError as exc:
             return ToolStatus.TOOL_ERROR, _tool_error("ToolResultError", str(exc)), str(exc)
@@ -245,13 +263,42 @@ class _ToolTimeout(Exception):
     pass
 
 
+class StrayCalls:
+    """The tool calls of one session running on threads of their own, abandoned ones
+    included: a thread cannot be stopped, so their number is what bounds the threads a
+    session's snippets can leave behind."""
+
+    LIMIT = 8
+
+    def __init__(self, limit: int = LIMIT) -> None:
+        self.limit = limit
+        self.running = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.running >= self.limit:
+                return False
+            self.running += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.running -= 1
+
+
 def _call_bounded(name: str, func: Callable[..., Any], bound: inspect.BoundArguments,
-                  seconds: float) -> Any:
-    """Call a tool on a thread of its own and wait at most ``seconds`` for it.
+                  seconds: float, wait: float, stray: StrayCalls) -> Any:
+    """Call a tool on a thread of its own and wait for it at most ``wait`` seconds (its
+    ``seconds``, or less when the snippet's own time ends first).
 
     A thread cannot be stopped: past the limit it is abandoned, and whatever the tool does
     afterwards still happens. The caller's context variables go with the call.
     """
+    if not stray.enter():
+        raise _ToolTimeout(f"{stray.limit} earlier tool calls of this session are still "
+                           f"running past their time limit; {name}() is not started until "
+                           "one of them ends")
     outcome: list[Any] = []
     done = threading.Event()
     context = contextvars.copy_context()
@@ -262,10 +309,15 @@ def _call_bounded(name: str, func: Callable[..., Any], bound: inspect.BoundArgum
         except BaseException as exc:  # raised again in the waiting caller, as if inline
             outcome.append((False, exc))
         finally:
+            stray.leave()
             done.set()
 
-    threading.Thread(target=target, name=f"codeact-tool-{name}", daemon=True).start()
-    if not done.wait(seconds):
+    try:
+        threading.Thread(target=target, name=f"codeact-tool-{name}", daemon=True).start()
+    except BaseException:
+        stray.leave()
+        raise
+    if not done.wait(wait):
         log.warning("tool %r did not return within %g s; no longer waiting for it", name,
                     seconds)
         raise _ToolTimeout(f"{name}() did not return within {seconds:g} s "
@@ -276,13 +328,31 @@ def _call_bounded(name: str, func: Callable[..., Any], bound: inspect.BoundArgum
     return value
 
 
+#: How deep a tool call's arguments may nest (pydantic-core's JSON reader stops there too).
+MAX_ARGUMENT_NESTING = 200
+
+
+def _nesting_over(value: Any, limit: int) -> bool:
+    """Whether decoded JSON nests deeper than ``limit``; a loop, so any depth is safe."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if type(item) is list:
+            stack.extend((child, depth + 1) for child in item)
+        elif type(item) is dict:
+            stack.extend((child, depth + 1) for child in item.values())
+    return False
+
+
 def _shown(arguments: bytes, limit: int = 120) -> str:
     """Canonical ``[args, kwargs]`` JSON as a call's argument list, cut for a message."""
     try:
         args, kwargs = json.loads(arguments)
         text = ", ".join([json.dumps(a) for a in args]
                          + [f"{k}={json.dumps(v)}" for k, v in kwargs.items()])
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         text = arguments.decode(errors="replace")
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -362,6 +432,12 @@ class ChildOutcome(BaseModel):
     process_cpu_s: float = Field(default=0.0, ge=0, le=1e7)
     peak_memory_bytes: int = Field(default=0, ge=0, le=2**50)
 
+    @model_validator(mode="after")
+    def _consistent(self) -> ChildOutcome:
+        if self.ok and self.error is not None:
+            raise ValueError("an outcome both ok and failed")
+        return self
+
 
 def _outcome_within(outcome: ChildOutcome, limits: Limits, source: str) -> None:
     """The parent's own check of what the child reports against the policy's limits."""
@@ -426,6 +502,7 @@ class SandboxProcess:
         self.alive = True
         # Reentrant: an interrupt may come from a signal handler on the thread inside kill().
         self._kill_lock = threading.RLock()
+        self.executing = False
         self.interrupted = False
         try:
             kind, _ = self._reader.read(deadline=time.monotonic() + 30)
@@ -467,8 +544,29 @@ class SandboxProcess:
             signal.pidfd_send_signal(self._pidfd, signum)
 
     def execute(self, source: str, broker: ToolBroker, snippet_id: int) -> Execution:
+        """Run one snippet to its end. Whatever happens, no child is left running
+        unsupervised: an unexpected error kills it before it propagates."""
+        with self._kill_lock:
+            self.executing = True
+        try:
+            execution = self._execute(source, broker, snippet_id)
+        except BaseException:
+            self.kill()
+            raise
+        finally:
+            with self._kill_lock:
+                self.executing = False
+        if self.interrupted:  # even if it finished first: the kill was sent, it is gone
+            execution.outcome = None
+            execution.killed_for = "interrupted"
+            self.kill()
+            execution.exit_status = self._exit_status()
+        return execution
+
+    def _execute(self, source: str, broker: ToolBroker, snippet_id: int) -> Execution:
         started = time.monotonic()
         deadline = started + self.limits.timeout_seconds
+        broker.deadline = deadline
         execution = Execution()
         self._signal(signal.SIGCONT)  # frozen since its last snippet
         execution.cpu_before = self._grant_cpu()
@@ -522,8 +620,6 @@ class SandboxProcess:
             execution.killed_for = "protocol"
             execution.protocol_error = str(exc)
             self.kill()
-        if self.interrupted and execution.outcome is None:
-            execution.killed_for = "interrupted"
         execution.wall_ms = (time.monotonic() - started) * 1000
         if not self.alive:
             execution.exit_status = self._exit_status()
@@ -550,7 +646,7 @@ class SandboxProcess:
         """Stop the running snippet from another thread or a signal handler: the process is
         killed and the snippet's execution reports ``interrupted``."""
         with self._kill_lock:
-            if self.alive:
+            if self.alive and self.executing:
                 self.interrupted = True
                 with contextlib.suppress(ProcessLookupError, OSError):
                     signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)

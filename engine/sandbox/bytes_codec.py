@@ -6,6 +6,8 @@ So wherever a tool's arguments or result may hold bytes, each ``bytes`` value tr
 and under any declared type (``Any`` too). A dict whose only key is ``"$bytes"`` with a string
 value is therefore read as bytes: that key is reserved.
 
+Both walks are loops, not recursion: the parent runs them on data a child sent, at whatever
+depth its own caller's stack already is, so nesting must not be able to raise RecursionError.
 The session child uses this module inside its serve loop: the functions it calls are captured
 here when the module is imported, before any snippet runs.
 """
@@ -20,52 +22,72 @@ from pydantic import BaseModel
 TAG = "$bytes"
 #: How a tag appears in JSON text: a body without it needs no walk.
 MARK = b'"$bytes"'
-#: Deeper than the frames' JSON can nest: a walk that goes further is refused, not recursed.
-MAX_DEPTH = 256
 
 _encode, _decode = binascii.b2a_base64, binascii.a2b_base64
-_isinstance, _type, _len = isinstance, type, len
+_isinstance, _type, _len, _list, _dict = isinstance, type, len, list, dict
 _BINARY = (bytes, bytearray, memoryview)
 _SEQUENCES = (list, tuple, set, frozenset)
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 class BytesCodecError(ValueError):
-    """A value nests too deeply, or a tag holds something that is not base64."""
+    """A tag holds something that is not base64."""
 
 
-def tag_bytes(value: Any, depth: int = 0) -> Any:
-    """``value`` with every bytes-like object replaced by its tag (models become dicts)."""
-    if _type(value) in _PLAIN:
-        return value
-    if depth > MAX_DEPTH:
-        raise BytesCodecError(f"the value nests more than {MAX_DEPTH} levels deep")
-    if _isinstance(value, _BINARY):
-        return {TAG: _encode(bytes(value), newline=False).decode("ascii")}
-    if _isinstance(value, BaseModel):
-        value = value.model_dump()
-    if _isinstance(value, dict):
-        return {key: tag_bytes(item, depth + 1) for key, item in value.items()}
-    if _isinstance(value, _SEQUENCES):
-        return [tag_bytes(item, depth + 1) for item in value]
-    return value
+def tag_bytes(value: Any) -> Any:
+    """``value`` with every bytes-like object replaced by its tag (models become dicts,
+    tuples and sets lists); containers are copied, the value itself is left as it is."""
+    holder = [value]
+    stack: list[tuple[Any, Any]] = [(holder, 0)]
+    while stack:
+        parent, key = stack.pop()
+        item = parent[key]
+        if _type(item) in _PLAIN:
+            continue
+        if _isinstance(item, _BINARY):
+            parent[key] = {TAG: _encode(bytes(item), newline=False).decode("ascii")}
+            continue
+        if _isinstance(item, BaseModel):
+            item = item.model_dump()
+        if _isinstance(item, dict):
+            copy: Any = _dict(item.items())
+        elif _isinstance(item, _SEQUENCES):
+            copy = _list(item)
+        else:
+            parent[key] = item
+            continue
+        parent[key] = copy
+        stack.extend((copy, k) for k in (copy if _type(copy) is dict else range(_len(copy))))
+    return holder[0]
 
 
-def untag_bytes(value: Any, depth: int = 0) -> Any:
-    """Decoded JSON with every tag turned back into ``bytes``."""
-    if depth > MAX_DEPTH:
-        raise BytesCodecError(f"the value nests more than {MAX_DEPTH} levels deep")
-    kind = _type(value)
-    if kind is dict:
-        if _len(value) == 1 and _type(value.get(TAG)) is str:
-            try:
-                return _decode(value[TAG], strict_mode=True)
-            except (binascii.Error, ValueError):
-                raise BytesCodecError("a bytes value is not valid base64") from None
-        return {key: untag_bytes(item, depth + 1) for key, item in value.items()}
-    if kind is list:
-        return [untag_bytes(item, depth + 1) for item in value]
-    return value
+def untag_bytes(value: Any, *, strict: bool = True) -> Any:
+    """Decoded JSON with every tag turned back into ``bytes`` (containers are copied).
+
+    A tag whose text is not base64 raises ``BytesCodecError``, or with ``strict=False`` stays
+    the dict it is."""
+    holder = [value]
+    stack: list[tuple[Any, Any]] = [(holder, 0)]
+    while stack:
+        parent, key = stack.pop()
+        item = parent[key]
+        kind = _type(item)
+        if kind is dict:
+            if _len(item) == 1 and _type(item.get(TAG)) is str:
+                try:
+                    parent[key] = _decode(item[TAG], strict_mode=True)
+                    continue
+                except (binascii.Error, ValueError):
+                    if strict:
+                        raise BytesCodecError("a bytes value is not valid base64") from None
+            copy: Any = _dict(item)
+        elif kind is list:
+            copy = _list(item)
+        else:
+            continue
+        parent[key] = copy
+        stack.extend((copy, k) for k in (copy if kind is dict else range(_len(copy))))
+    return holder[0]
 
 
 def may_hold_tags(body: bytes) -> bool:

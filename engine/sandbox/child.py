@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError, from_json, to_json, to_jsonable_python
 
-from engine.sandbox.bytes_codec import BytesCodecError, may_hold_tags, tag_bytes, untag_bytes
+from engine.sandbox.bytes_codec import may_hold_tags, tag_bytes, untag_bytes
 from engine.sandbox.protocol import FrameReader, Kind, ToolStatus, write_frame
 from engine.sandbox.spec import SandboxSpec, ToolSpec, build_types, evaluate_type
 
@@ -146,7 +146,7 @@ class Channel:
         try:
             payload = to_json({"call": self.calls, "tool": name, "args": tag_bytes(args),
                                "kwargs": tag_bytes(kwargs)})
-        except (PydanticSerializationError, BytesCodecError) as exc:
+        except PydanticSerializationError as exc:
             raise ToolArgumentsError(
                 f"{name}(): an argument cannot be sent to a tool (only data: numbers, strings, "
                 f"lists, dicts, the tools' models): {exc}"
