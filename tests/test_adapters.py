@@ -3,6 +3,7 @@ each driven by a scripted model, no network."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -21,7 +22,9 @@ from smolagents import tool as smol_tool
 from smolagents.models import ChatMessage, MessageRole, Model
 
 from engine.adapters.langgraph import CodeActEval
-from engine.adapters.smolagents import CodeActExecutor, engine_tool
+from engine.adapters.smolagents import CodeActExecutor, SandboxedCodeAgent, engine_tool
+from engine.errors import PolicyError
+from engine.policy.model import Policy
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:.*allowed_objects.*"),
@@ -147,3 +150,65 @@ def test_langgraph_eval_fn_alone() -> None:
         assert new == {} and "P110" in output
     finally:
         evaluate.close()
+
+
+DECIMAL_SUM = ("Thought: exact sum\n<code>\nimport decimal\n"
+               "final_answer(str(decimal.Decimal('0.1') + decimal.Decimal('0.2')))\n</code>")
+
+
+def test_smolagents_code_agent_honours_additional_authorized_imports() -> None:
+    """The reported path: the imports given to the CodeAgent reach the engine's policy."""
+    model = ScriptedModel([DECIMAL_SUM])
+    executor = CodeActExecutor(policy="default")
+    with CodeAgent(tools=[], model=model, executor=executor, max_steps=1,
+                   additional_authorized_imports=["decimal"], verbosity_level=-1) as agent:
+        answer = agent.run("0.1 + 0.2, exactly?")
+        errors = [str(s.error) for s in agent.memory.steps if getattr(s, "error", None)]
+    assert errors == [] and answer == "0.3"
+    assert "decimal" in executor.policy.allowed_modules
+    assert "decimal" in executor.prompt_rules  # what a model is told matches the policy
+
+
+def test_smolagents_sandboxed_agent_builds_its_executor_from_the_imports() -> None:
+    model = ScriptedModel([DECIMAL_SUM])
+    with SandboxedCodeAgent(tools=[], model=model, policy="default", max_steps=1,
+                            additional_authorized_imports=["decimal"],
+                            verbosity_level=-1) as agent:
+        assert isinstance(agent.python_executor, CodeActExecutor)
+        assert "decimal" in agent.python_executor.policy.allowed_modules
+        prompt = agent.system_prompt
+        answer = agent.run("0.1 + 0.2, exactly?")
+    # The prompt lists the modules the policy allows, not smolagents' own defaults.
+    assert "'decimal'" in prompt and "'math'" in prompt and "'queue'" not in prompt
+    assert "You may import only: " in prompt and "decimal" in prompt.split("You may import")[1]
+    assert answer == "0.3"
+
+
+@pytest.mark.parametrize(("imports", "named"), [
+    (["*"], "'*'"),
+    (["decimal", "numpy.*"], "'numpy.*'"),
+    (["os"], "'os'"),
+    (["no_such_module_for_codeact"], "'no_such_module_for_codeact'"),
+])
+def test_smolagents_refuses_imports_it_cannot_honour(imports: list[str], named: str) -> None:
+    with pytest.raises(PolicyError) as caught:
+        CodeActExecutor(policy="default", additional_authorized_imports=imports)
+    message = str(caught.value)
+    assert named in message and "[imports] allow" in message
+    assert "default.toml" in message  # where imports are configured
+    with pytest.raises(PolicyError, match=re.escape(named)):
+        SandboxedCodeAgent(tools=[], model=ScriptedModel([]), additional_authorized_imports=imports)
+
+
+def test_smolagents_imports_the_policy_already_allows_are_accepted() -> None:
+    executor = CodeActExecutor(policy="default", additional_authorized_imports=["math", "json"])
+    assert executor.policy == Policy.load("default")
+
+
+def test_smolagents_plain_code_agent_refuses_a_wildcard_before_any_code_runs() -> None:
+    model = ScriptedModel([])  # asking it would fail: nothing may run
+    with CodeAgent(tools=[], model=model, executor=CodeActExecutor(policy="default"),
+                   additional_authorized_imports=["*"], verbosity_level=-1) as agent, \
+            pytest.raises(PolicyError, match=r"'\*'.*\[imports\] allow"):
+        agent.run("anything")
+    assert model.seen == []

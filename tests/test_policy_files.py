@@ -140,3 +140,13 @@ def test_policy_round_trips_as_json() -> None:
     policy = Policy.load("data")
     again = Policy.model_validate_json(policy.model_dump_json())
     assert again.allowed_modules == policy.allowed_modules
+
+
+def test_a_copied_policy_derives_its_sets_from_its_own_lists() -> None:
+    from engine.policy.model import Imports
+
+    original = Policy.load("default")
+    assert "math" in original.allowed_modules  # cached now
+    narrowed = original.model_copy(update={"imports": Imports(allow=("json",))})
+    assert narrowed.allowed_modules == frozenset({"json"})
+    assert "math" in original.allowed_modules

@@ -8,6 +8,7 @@ Unknown keys and wrong types are errors that name the key and the file.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -135,6 +136,9 @@ class Sandbox(BaseModel):
     )
 
 
+_DERIVED = ("allowed_modules", "allowed_builtins", "denied_attributes", "forbidden_syntax")
+
+
 class Policy(BaseModel):
     """A resolved policy: every allow-list concrete, ``extends`` already applied."""
 
@@ -167,6 +171,15 @@ class Policy(BaseModel):
         from engine.policy.prompt import prompt_rules
 
         return prompt_rules(self)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None,
+                   deep: bool = False) -> Policy:
+        """A copy with ``update`` applied; the sets derived from the lists are derived anew
+        (a plain copy would keep the cached ones of the original)."""
+        copy = super().model_copy(update=update, deep=deep)
+        for derived in _DERIVED:
+            copy.__dict__.pop(derived, None)
+        return copy
 
     @cached_property
     def allowed_modules(self) -> frozenset[str]:
