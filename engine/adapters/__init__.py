@@ -1,5 +1,5 @@
 """Adapters that put the engine where agents already live (smolagents, langgraph-codeact).
 
-Each needs its library, from the extra of the same name: ``pip install
-'codeact-engine[smolagents]'`` or ``'codeact-engine[langgraph]'``.
+Each needs its library, from the extra of the same name, installed from a checkout:
+``pip install -e '.[smolagents]'`` or ``pip install -e '.[langgraph]'``.
 """
