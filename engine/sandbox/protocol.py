@@ -55,7 +55,16 @@ class Timeout(Exception):
 # Captured when the module is imported, before any snippet runs: in a session child the loop
 # that reads and writes frames must not look these up in modules a snippet may change.
 _read, _write = os.read, os.write
-_select = select.select
+_poll, _POLLIN, _POLLOUT = select.poll, select.POLLIN, select.POLLOUT
+
+
+def wait_for(fd: int, writable: bool, timeout: float | None) -> bool:
+    """Whether ``fd`` became readable (or writable) within ``timeout`` seconds (None: no
+    limit). poll(), not select(): a process with thousands of sessions has descriptors
+    above 1024, which select() cannot watch."""
+    poller = _poll()
+    poller.register(fd, _POLLOUT if writable else _POLLIN)
+    return bool(poller.poll(None if timeout is None else max(0.0, timeout) * 1000))
 _monotonic, _perf_counter = time.monotonic, time.perf_counter
 
 
@@ -74,8 +83,7 @@ def write_frame(fd: int, kind: Kind, payload: bytes, deadline: float | None = No
             timeout = None if deadline is None else deadline - _monotonic()
             if timeout is not None and timeout <= 0:
                 raise Timeout from None
-            _, ready, _ = _select([], [fd], [], timeout)
-            if not ready:
+            if not wait_for(fd, True, timeout):
                 raise Timeout from None
             continue
         data = data[written:]
@@ -127,8 +135,7 @@ class FrameReader:
                 timeout = None if deadline is None else deadline - _monotonic()
                 if timeout is not None and timeout <= 0:
                     raise Timeout from None
-                ready, _, _ = _select([self.fd], [], [], timeout)
-                if not ready:
+                if not wait_for(self.fd, False, timeout):
                     raise Timeout from None
                 continue
             if not chunk:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import SandboxUnavailableError
+from engine.sandbox.protocol import wait_for
 from engine.sandbox.zygote_main import MESSAGE_BYTES
 
 _BOOTSTRAP = (
@@ -80,8 +80,7 @@ class Zygote:
         return self._process.pid
 
     def _receive(self, timeout: float) -> tuple[dict[str, Any], list[int]]:
-        ready, _, _ = select.select([self._sock], [], [], timeout)
-        if not ready:
+        if not wait_for(self._sock.fileno(), False, timeout):
             raise SandboxUnavailableError(f"the sandbox zygote did not answer within {timeout}s")
         message, fds, _, _ = socket.recv_fds(self._sock, MESSAGE_BYTES, 1)
         if not message:
