@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from engine.stubs import render_prompt_view, render_stubs
     from engine.tools import Tool, ToolRegistry, load_tools, tool
     from engine.typecheck.context import Binding, SessionContext
+    from engine.workers import EnginePool, PooledSession, WorkerLostError
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,9 @@ _EXPORTS: dict[str, str] = {
     "tool": "engine.tools",
     "Binding": "engine.typecheck.context",
     "SessionContext": "engine.typecheck.context",
+    "EnginePool": "engine.workers",
+    "PooledSession": "engine.workers",
+    "WorkerLostError": "engine.workers",
 }
 
 __all__ = [
@@ -77,9 +81,11 @@ __all__ = [
     "Diagnostic",
     "Engine",
     "EngineError",
+    "EnginePool",
     "ParsedSnippet",
     "Policy",
     "PolicyError",
+    "PooledSession",
     "RunResult",
     "SandboxUnavailableError",
     "Session",
@@ -94,6 +100,7 @@ __all__ = [
     "ToolLoadError",
     "ToolRegistry",
     "Usage",
+    "WorkerLostError",
     "__version__",
     "load_tools",
     "parse",

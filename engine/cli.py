@@ -119,17 +119,24 @@ def _usage_error(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _tools_spec(tools: str | None) -> str | None:
+    """The toolset to load: the flag or $CODEACT_TOOLS (click puts either in ``tools``),
+    else the project's [tool.codeact] tools, importable from the project's root."""
+    if tools:
+        return tools
+    project = _project()
+    if not project.settings.tools:
+        return None
+    if project.path is not None and str(project.path.parent) not in sys.path:
+        sys.path.insert(0, str(project.path.parent))  # its modules, as from its root
+    return project.tools()
+
+
 def _load(tools: str | None, policy: str | None) -> tuple[ToolRegistry, Policy]:
     """The toolset and policy a command uses: flags, then the environment, then the
     project's [tool.codeact], then no tools and the default policy."""
-    if not tools or not policy:
-        project = _project()
-        if not tools and project.settings.tools:
-            tools = project.tools()
-            if project.path is not None and str(project.path.parent) not in sys.path:
-                sys.path.insert(0, str(project.path.parent))  # its modules, as from its root
-        policy = policy or project.policy()
-    policy = policy or "default"
+    tools = _tools_spec(tools)
+    policy = policy or _project().policy() or "default"
     try:
         registry = load_tools(tools) if tools else ToolRegistry()
         return registry, Policy.load(policy)
@@ -517,6 +524,60 @@ def replay(
         table.add_row(*cells, *([escape(row.note)] if noted else []))
     out.print(table)
     raise typer.Exit(0 if all(r.same for r in rows) else 1)
+
+
+@app.command()
+def batch(
+    source: Annotated[Path, typer.Argument(
+        help='A JSON-lines file of jobs: {"id", "code"} (one snippet), {"id", "snippets": '
+             '[...]} (one session) or {"id", "task", "model"} (an agent run).')],
+    output: Annotated[Path, typer.Option("--output", "-o",
+                                         help="Where the result lines go (JSON lines).")],
+    tools: ToolsOption = None,
+    policy: PolicyOption = None,
+    workers: Annotated[str, typer.Option(
+        help="Worker processes, each with a warm engine: a number, or auto (one per core).")]
+    = "auto",
+    resume: Annotated[bool, typer.Option(
+        help="Skip the jobs OUTPUT already answers, and append.")] = False,
+    unsafe_no_seccomp: UnsafeOption = False,
+) -> None:
+    """Run many independent jobs on every core; one output line per input line."""
+    from engine.batch import count_jobs, run_batch
+    from engine.workers import EnginePool, worker_count
+
+    if not source.is_file():
+        _usage_error(f"no such file: {source}")
+    if not output.parent.is_dir():
+        _usage_error(f"cannot write {output}: the directory {output.parent} does not exist")
+    try:
+        size = worker_count("auto" if workers == "auto" else int(workers))
+    except ValueError:
+        _usage_error(f"--workers takes a number of at least 1, or auto (got {workers!r})")
+    tools = _tools_spec(tools)
+    _, loaded = _load(tools, policy)  # fail here, clearly, not in every worker
+    try:
+        pool = EnginePool(tools, loaded, workers=size,
+                          isolation="unsafe-no-seccomp" if unsafe_no_seccomp else "seccomp")
+    except EngineError as exc:
+        _usage_error(str(exc))
+    total = count_jobs(source)
+    try:
+        if sys.stderr.isatty():
+            from rich.progress import Progress
+
+            with Progress(console=err, transient=True) as progress:
+                bar = progress.add_task(f"{total} jobs on {size} workers", total=total)
+                summary = run_batch(pool, source, output, resume=resume,
+                                    on_done=lambda _: progress.advance(bar))
+        else:
+            summary = run_batch(pool, source, output, resume=resume)
+    finally:
+        pool.close()
+    skipped = f", {summary.skipped} already done" if summary.skipped else ""
+    err.print(f"{summary.jobs} jobs: {summary.ok} ok, {summary.failed} failed{skipped} "
+              f"-> {escape(str(output))}")
+    raise typer.Exit(0 if summary.failed == 0 else 1)
 
 
 class Transport(StrEnum):

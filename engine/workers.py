@@ -1,0 +1,330 @@
+"""Every core: a pool of worker processes, each holding a warm engine of its own.
+
+One ``Engine`` checks one snippet at a time per check worker and runs its tools in the
+calling process; the GIL keeps threads from going faster. ``EnginePool`` starts N worker
+processes (``workers="auto"``: one per core), each with its own checker, zygote and tools,
+and pins each session to one of them: the session's snippets are checked, run and brokered
+there, and its tools run in that worker. Tools are therefore named by their module spec
+(``"examples.toolsets.users"``), which every worker imports for itself.
+
+    pool = EnginePool("examples.toolsets.users", "default", workers=2)
+    with pool.session() as session:
+        session.run("n = len(get_all_users())")
+    pool.close()
+
+A worker is trusted code (the engine and your tools); the snippets still run in its
+sandboxed children. If a worker dies, its sessions are lost (``WorkerLostError``) and the
+next session starts a new worker in its place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from engine.errors import EngineError
+from engine.pipeline import Isolation
+from engine.policy.model import Policy
+from engine.results import RunResult
+
+Workers = int | Literal["auto"]
+
+
+class WorkerLostError(EngineError):
+    """The worker process that held a session died; the session's state is gone."""
+
+
+class AgentOutcome(BaseModel):
+    """What an agent run in a worker came to (see ``EnginePool.agent``)."""
+
+    ok: bool
+    value: Any = None
+    stop_reason: str
+    turns: int
+    error: str | None = None
+
+
+def worker_count(workers: Workers) -> int:
+    if workers == "auto":
+        return max(1, len(os.sched_getaffinity(0)))
+    if workers < 1:
+        raise ValueError("workers must be at least 1 (or 'auto')")
+    return workers
+
+
+class _Worker:
+    """One worker process and the connection to it; one request at a time.
+
+    Started by exec, not multiprocessing's spawn (which re-imports the caller's ``__main__``
+    and so fails in a script without a main guard), with the caller's ``sys.path`` and
+    working directory so that it imports the tools as the caller would."""
+
+    def __init__(self, tools: str | None, policy: Policy, isolation: Isolation,
+                 check_types: bool) -> None:
+        ours, theirs = socket.socketpair()
+        path = os.pathsep.join(p or os.getcwd() for p in sys.path)
+        try:
+            output: Any = sys.stderr.fileno()  # a tool's prints never land on our stdout
+        except (AttributeError, OSError, ValueError):
+            output = subprocess.DEVNULL
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _BOOTSTRAP, str(theirs.fileno())],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=output,
+                env={**os.environ, "PYTHONPATH": path}, cwd=os.getcwd())
+        self.conn = Connection(ours.detach())
+        self.lock = threading.Lock()
+        self.sessions = 0
+        self.lost = False
+        try:
+            self.conn.send((tools, policy.model_dump_json(), policy.source, isolation,
+                            check_types))
+            ready = self._receive()
+        except WorkerLostError as exc:
+            self.close()
+            raise EngineError(f"a worker could not start: {exc}") from None
+        if ready[0] != "ready":
+            self.close()
+            raise EngineError(f"a worker could not start: {ready[1]}")
+
+    def request(self, *message: Any) -> Any:
+        with self.lock:
+            if self.lost:
+                raise WorkerLostError("the worker that held this session is gone")
+            try:
+                self.conn.send(message)
+            except (OSError, ValueError):
+                self.lost = True
+                raise WorkerLostError("the worker that held this session is gone") from None
+            status, payload = self._receive()
+        if status == "error":
+            raise EngineError(payload)
+        return payload
+
+    def _receive(self) -> tuple[str, Any]:
+        try:
+            reply: tuple[str, Any] = self.conn.recv()
+        except (EOFError, OSError):
+            self.lost = True
+            code = self.process.poll()
+            raise WorkerLostError(f"the worker process died (exit code {code}); its sessions "
+                                  "are lost") from None
+        return reply
+
+    def close(self) -> None:
+        with self.lock:
+            if not self.lost:
+                with contextlib.suppress(OSError, ValueError):
+                    self.conn.send(("quit",))
+            self.lost = True
+            self.conn.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class PooledSession:
+    """A session held by one worker of an ``EnginePool``; ``run`` as on ``Session``."""
+
+    def __init__(self, worker: _Worker, key: int, release: Callable[[_Worker], None]) -> None:
+        self._worker = worker
+        self._key = key
+        self._release = release
+        self.closed = False
+
+    @property
+    def worker_pid(self) -> int:
+        return self._worker.process.pid
+
+    def run(self, source: str) -> RunResult:
+        if self.closed:
+            raise RuntimeError("this session is closed")
+        return RunResult.model_validate_json(self._worker.request("run", self._key, source))
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._worker.request("close", self._key)
+        except (WorkerLostError, EngineError):
+            pass
+        finally:
+            self._release(self._worker)
+
+    def __enter__(self) -> PooledSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EnginePool:
+    """N worker processes with a warm engine each; sessions are pinned to one worker.
+
+    ``tools`` is a module spec (``module``, ``module:ATTR`` or a ``.py`` file) that each
+    worker loads; ``policy`` a bundled name, a file, or a ``Policy``.
+    """
+
+    def __init__(self, tools: str | None = None, policy: Policy | str = "default", *,
+                 workers: Workers = "auto", isolation: Isolation = "seccomp",
+                 check_types: bool = True) -> None:
+        self.tools = tools
+        self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
+        self.isolation = isolation
+        self.check_types = check_types
+        self.size = worker_count(workers)
+        self._lock = threading.Lock()
+        self._keys = itertools.count(1)
+        self._closed = False
+        self._workers: list[_Worker] = []
+        try:
+            for _ in range(self.size):
+                self._workers.append(self._start())
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> _Worker:
+        return _Worker(self.tools, self.policy, self.isolation, self.check_types)
+
+    def _pick(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this pool is closed")
+            for index, worker in enumerate(self._workers):
+                if worker.lost:  # a new worker takes a dead one's place
+                    worker.close()
+                    self._workers[index] = self._start()
+            worker = min(self._workers, key=lambda w: w.sessions)
+            worker.sessions += 1
+            return worker
+
+    def _release(self, worker: _Worker) -> None:
+        with self._lock:
+            worker.sessions -= 1
+
+    def session(self) -> PooledSession:
+        """A new session on the worker with the fewest sessions."""
+        worker = self._pick()
+        key = next(self._keys)
+        try:
+            worker.request("open", key)
+        except BaseException:
+            self._release(worker)
+            raise
+        return PooledSession(worker, key, self._release)
+
+    def run(self, source: str) -> RunResult:
+        """Check and run one snippet in a fresh session."""
+        with self.session() as session:
+            return session.run(source)
+
+    def agent(self, task: str, *, model: str, max_turns: int = 10,
+              host: str | None = None) -> AgentOutcome:
+        """Solve ``task`` with a CodeAct agent on a local Ollama model, in one worker."""
+        worker = self._pick()
+        try:
+            return AgentOutcome.model_validate_json(
+                worker.request("agent", task, model, max_turns, host))
+        finally:
+            self._release(worker)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.close()
+
+    def __enter__(self) -> EnginePool:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+_BOOTSTRAP = "import sys; from engine.workers import serve; serve(int(sys.argv[1]))"
+
+
+def serve(fd: int) -> None:
+    """A worker's loop: build the engine once, then answer requests until told to quit."""
+    from engine.pipeline import Engine
+    from engine.session import Session
+    from engine.tools import ToolRegistry, load_tools
+
+    conn = Connection(fd)
+    try:
+        tools, policy_json, source, isolation, check_types = conn.recv()
+    except (EOFError, OSError):
+        return
+    try:
+        policy = Policy.model_validate_json(policy_json).model_copy(update={"source": source})
+        registry = load_tools(tools) if tools else ToolRegistry()
+        engine = Engine(registry, policy, isolation=isolation, check_types=check_types,
+                        check_workers=1)
+        engine.warm_up()
+        engine.session().close()  # fail now, clearly, if the sandbox cannot run here
+    except Exception as exc:  # reported to the pool, which raises it where it was created
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", os.getpid()))
+    sessions: dict[int, Session] = {}
+    try:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            op, *args = message
+            if op == "quit":
+                break
+            try:
+                conn.send(("ok", _handle(engine, sessions, op, args)))
+            except Exception as exc:
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        for session in sessions.values():
+            session.close()
+        engine.close()
+
+
+def _handle(engine: Any, sessions: dict[int, Any], op: str, args: list[Any]) -> Any:
+    if op == "open":
+        sessions[args[0]] = engine.session()
+        return None
+    if op == "run":
+        return sessions[args[0]].run(args[1]).model_dump_json()
+    if op == "close":
+        session = sessions.pop(args[0], None)
+        if session is not None:
+            session.close()
+        return None
+    if op == "agent":
+        from engine.agent import CodeActAgent, OllamaModel
+
+        task, model, max_turns, host = args
+        answer = CodeActAgent(engine, OllamaModel(model, host=host),
+                              max_turns=max_turns).run(task)
+        return AgentOutcome(ok=answer.stop_reason in ("final_answer", "answered"),
+                            value=answer.value, stop_reason=answer.stop_reason,
+                            turns=answer.turns, error=answer.error).model_dump_json()
+    raise ValueError(f"unknown request {op!r}")
+
+
+__all__ = ["AgentOutcome", "EnginePool", "PooledSession", "WorkerLostError", "serve",
+           "worker_count"]

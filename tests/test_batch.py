@@ -1,0 +1,134 @@
+"""`EnginePool` and `codeact batch`: sessions pinned to worker processes, one output line per
+input line, resumable, agent jobs against a loopback Ollama API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.sandbox.limits import unavailable_reason
+from engine.testing.fake_ollama import FakeOllama
+from engine.workers import EnginePool, WorkerLostError
+
+pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason="seccomp unavailable")
+runner = CliRunner()
+USERS = "examples.toolsets.users"
+
+JOBS = [
+    {"id": 1, "code": "final_answer(len(get_all_users()))"},
+    {"id": "two", "snippets": ["n = 2", "final_answer(n * 21)"]},
+    {"id": 3, "code": "import os"},
+    {"id": 4, "snippets": ["x = 1", "final_answer(x / 0)"]},
+]
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[EnginePool]:
+    with EnginePool(USERS, "default", workers=2) as engines:
+        yield engines
+
+
+def write_jobs(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def results(path: Path) -> dict[object, dict[str, object]]:
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    keyed = {r["id"] if r["id"] is not None else f"line {r['line']}": r for r in records}
+    assert len(keyed) == len(records), "a job answered twice"
+    return keyed
+
+
+def test_sessions_are_pinned_to_a_worker_and_keep_their_names(pool: EnginePool) -> None:
+    first, second = pool.session(), pool.session()
+    try:
+        assert first.worker_pid != second.worker_pid  # spread over both workers
+        assert first.run("mine = 'first'").ok and second.run("mine = 'second'").ok
+        for _ in range(3):
+            assert first.run("final_answer(mine)").value == "first"
+            assert second.run("final_answer(mine)").value == "second"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_dead_worker_loses_its_sessions_and_is_replaced(pool: EnginePool) -> None:
+    session = pool.session()
+    assert session.run("x = 1").ok
+    os.kill(session.worker_pid, signal.SIGKILL)
+    with pytest.raises(WorkerLostError):
+        session.run("final_answer(x)")
+    session.close()
+    for _ in range(pool.size):  # every worker answers again, the replaced one too
+        with pool.session() as fresh:
+            assert fresh.run("final_answer(len(get_all_users()))").value == 10_000
+
+
+def test_batch_answers_every_line_once(tmp_path: Path) -> None:
+    source = write_jobs(tmp_path / "in.jsonl",
+                        [json.dumps(j) for j in JOBS] + ["not json", '{"id": 6}', ""])
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["batch", str(source), "-o", str(out), "--tools", USERS,
+                                 "--workers", "2"])
+    assert result.exit_code == 1, result.output  # some jobs fail, as they should
+    found = results(out)
+    assert set(found) == {1, "two", 3, 4, "line 5", 6}
+    assert found[1]["ok"] is True and found[1]["runs"][0]["value"] == 10_000  # type: ignore[index]
+    assert found["two"]["schema"] == "codeact.run/v1"
+    assert [r["value"] for r in found["two"]["runs"]] == [None, 42]  # type: ignore[attr-defined]
+    assert found[3]["ok"] is False
+    assert found[3]["runs"][0]["diagnostics"][0]["code"] == "P101"  # type: ignore[index]
+    assert found[4]["runs"][1]["diagnostics"][0]["code"] == "R101"  # type: ignore[index]
+    assert "not JSON" in str(found["line 5"]["error"])
+    assert "exactly one of" in str(found[6]["error"])
+    assert "6 jobs: 2 ok, 4 failed" in result.output
+
+
+def test_resume_runs_only_what_is_missing(tmp_path: Path) -> None:
+    source = write_jobs(tmp_path / "in.jsonl", [json.dumps(j) for j in JOBS])
+    out = tmp_path / "out.jsonl"
+    assert runner.invoke(app, ["batch", str(source), "-o", str(out), "--tools", USERS,
+                               "--workers", "1"]).exit_code == 1
+    done = out.read_text().splitlines()
+    out.write_text(done[0] + "\n" + done[1][:20])  # interrupted in the middle of a line
+    result = runner.invoke(app, ["batch", str(source), "-o", str(out), "--tools", USERS,
+                                 "--workers", "1", "--resume"])
+    assert "1 already done" in result.output, result.output
+    complete = [line for line in out.read_text().splitlines() if line.endswith("}")]
+    ids = sorted(str(json.loads(line)["id"]) for line in complete)
+    assert ids == ["1", "3", "4", "two"]
+
+
+def test_an_agent_job_runs_in_a_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reply = "```python\nfinal_answer(len([u for u in get_all_users() if u.active]))\n```"
+    source = write_jobs(tmp_path / "in.jsonl", [json.dumps(
+        {"id": "agent", "task": "How many users are active?", "model": "qwen2.5-coder:1.5b"})])
+    out = tmp_path / "out.jsonl"
+    with FakeOllama([reply]) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)  # the worker reads it, as a user's would
+        result = runner.invoke(app, ["batch", str(source), "-o", str(out), "--tools", USERS,
+                                     "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    answer = results(out)["agent"]
+    assert answer["schema"] == "codeact.agent/v1" and answer["stop_reason"] == "final_answer"
+    assert isinstance(answer["value"], int) and 0 < answer["value"] < 10_000
+    assert server.chats and "How many users are active?" in json.dumps(server.chats[0])
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["batch", str(tmp_path / "none.jsonl"), "-o",
+                               str(tmp_path / "o.jsonl")]).exit_code == 2
+    source = write_jobs(tmp_path / "in.jsonl", [json.dumps(JOBS[0])])
+    bad = runner.invoke(app, ["batch", str(source), "-o", str(tmp_path / "o.jsonl"),
+                              "--workers", "zero"])
+    assert bad.exit_code == 2 and "--workers" in bad.output
+    missing = runner.invoke(app, ["batch", str(source), "-o", str(tmp_path / "no/o.jsonl")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
