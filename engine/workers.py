@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Literal
@@ -64,7 +65,9 @@ def worker_count(workers: Workers) -> int:
 
 
 class _Worker:
-    """One worker process and the connection to it; one request at a time.
+    """One worker process and the connection to it. Requests are tagged and answered as
+    they finish, so a worker serves many sessions at once (its engine has two check workers
+    and a sandboxed child per session; its threads mostly wait on them).
 
     Started by exec, not multiprocessing's spawn (which re-imports the caller's ``__main__``
     and so fails in a script without a main guard), with the caller's ``sys.path`` and
@@ -84,56 +87,77 @@ class _Worker:
                 pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=output,
                 env={**os.environ, "PYTHONPATH": path}, cwd=os.getcwd())
         self.conn = Connection(ours.detach())
-        self.lock = threading.Lock()
         self.sessions = 0
         self.lost = False
+        self._send_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, Future[Any]] = {}
         try:
             self.conn.send((tools, policy.model_dump_json(), policy.source, isolation,
                             check_types))
-            ready = self._receive()
-        except WorkerLostError as exc:
+            ready: tuple[str, Any] = self.conn.recv()
+        except (EOFError, OSError) as exc:
             self.close()
-            raise EngineError(f"a worker could not start: {exc}") from None
+            raise EngineError(f"a worker could not start (exit code {self.process.poll()}): "
+                              f"{exc or 'it closed the connection'}") from None
         if ready[0] != "ready":
             self.close()
             raise EngineError(f"a worker could not start: {ready[1]}")
+        self._reader = threading.Thread(target=self._read_replies, name="codeact-pool-reader",
+                                        daemon=True)
+        self._reader.start()
 
     def request(self, *message: Any) -> Any:
-        with self.lock:
+        waiting: Future[Any] = Future()
+        with self._send_lock:
             if self.lost:
                 raise WorkerLostError("the worker that held this session is gone")
+            number = next(self._ids)
+            self._waiting[number] = waiting
             try:
-                self.conn.send(message)
+                self.conn.send((number, *message))
             except (OSError, ValueError):
-                self.lost = True
+                self._waiting.pop(number, None)
+                self._lose()
                 raise WorkerLostError("the worker that held this session is gone") from None
-            status, payload = self._receive()
-        if status == "error":
-            raise EngineError(payload)
-        return payload
+        return waiting.result()
 
-    def _receive(self) -> tuple[str, Any]:
-        try:
-            reply: tuple[str, Any] = self.conn.recv()
-        except (EOFError, OSError):
+    def _read_replies(self) -> None:
+        while True:
+            try:
+                number, status, payload = self.conn.recv()
+            except (EOFError, OSError, ValueError):
+                self._lose()
+                return
+            waiting = self._waiting.pop(number, None)
+            if waiting is None:
+                continue
+            if status == "ok":
+                waiting.set_result(payload)
+            else:
+                waiting.set_exception(EngineError(payload))
+
+    def _lose(self) -> None:
+        with self._send_lock:
             self.lost = True
-            code = self.process.poll()
-            raise WorkerLostError(f"the worker process died (exit code {code}); its sessions "
-                                  "are lost") from None
-        return reply
+            waiting, self._waiting = self._waiting, {}
+        code = self.process.poll()
+        for future in waiting.values():
+            future.set_exception(WorkerLostError(
+                f"the worker process died (exit code {code}); its sessions are lost"))
 
     def close(self) -> None:
-        with self.lock:
+        with self._send_lock:
             if not self.lost:
                 with contextlib.suppress(OSError, ValueError):
-                    self.conn.send(("quit",))
+                    self.conn.send((0, "quit"))
             self.lost = True
-            self.conn.close()
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.conn.close()
 
 
 class PooledSession:
@@ -259,6 +283,9 @@ class EnginePool:
 
 
 _BOOTSTRAP = "import sys; from engine.workers import serve; serve(int(sys.argv[1]))"
+#: Requests one worker serves at once: each mostly waits on a check worker or a sandboxed
+#: child, so more than the cores, but bounded (one session's requests come one at a time).
+REQUESTS_AT_ONCE = 16
 
 
 def serve(fd: int) -> None:
@@ -275,8 +302,7 @@ def serve(fd: int) -> None:
     try:
         policy = Policy.model_validate_json(policy_json).model_copy(update={"source": source})
         registry = load_tools(tools) if tools else ToolRegistry()
-        engine = Engine(registry, policy, isolation=isolation, check_types=check_types,
-                        check_workers=1)
+        engine = Engine(registry, policy, isolation=isolation, check_types=check_types)
         engine.warm_up()
         engine.session().close()  # fail now, clearly, if the sandbox cannot run here
     except Exception as exc:  # reported to the pool, which raises it where it was created
@@ -284,21 +310,29 @@ def serve(fd: int) -> None:
         return
     conn.send(("ready", os.getpid()))
     sessions: dict[int, Session] = {}
+    send_lock = threading.Lock()
+
+    def answer(number: int, op: str, args: list[Any]) -> None:
+        try:
+            reply: tuple[int, str, Any] = (number, "ok", _handle(engine, sessions, op, args))
+        except Exception as exc:
+            reply = (number, "error", f"{type(exc).__name__}: {exc}")
+        with send_lock, contextlib.suppress(OSError, ValueError):
+            conn.send(reply)
+
+    executor = ThreadPoolExecutor(REQUESTS_AT_ONCE, thread_name_prefix="codeact-request")
     try:
         while True:
             try:
-                message = conn.recv()
+                number, op, *args = conn.recv()
             except (EOFError, OSError):
                 break
-            op, *args = message
             if op == "quit":
                 break
-            try:
-                conn.send(("ok", _handle(engine, sessions, op, args)))
-            except Exception as exc:
-                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            executor.submit(answer, number, op, args)
     finally:
-        for session in sessions.values():
+        executor.shutdown(wait=True, cancel_futures=True)
+        for session in list(sessions.values()):
             session.close()
         engine.close()
 

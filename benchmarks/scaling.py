@@ -1,0 +1,121 @@
+"""Snippets per second on every core: one in-process Engine against an EnginePool of 1, 2, 4
+workers, with 1 to 64 sessions at once.
+
+    python benchmarks/scaling.py [--jobs 200] [--workers 1 2 4] [--sessions 1 4 16 64]
+
+Each job is one session running one 10-line snippet that is checked (parse, policy, mypy)
+and run with three small tool calls: check-bound work, as an evaluation or RL loop sends.
+Snippets are varied so that nothing is cached. The baseline is a single ``Engine`` used from
+as many threads as there are sessions, measured in the same run; ratios are against it and
+against one worker. Wall-clock figures: compare them within one run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.check_latency import percentile  # noqa: E402
+from engine import Engine, EnginePool, RunResult, load_tools  # noqa: E402
+
+TOOLS = "examples.toolsets.users"
+JOB = """\
+import math
+ids = [{a}, {b}, {c}]
+found = [get_user(i) for i in ids]
+names: dict[int, str] = {{}}
+for user in found:
+    if user is not None and user.active:
+        names[user.id] = user.name.upper()
+countries = sorted({{u.address.country for u in found if u is not None}})
+score = math.sqrt(sum(names)) + len(countries)
+final_answer({{"names": names, "countries": countries, "score": round(score, {d})}})
+"""
+
+
+def job(index: int) -> str:
+    return JOB.format(a=index % 9000 + 1, b=index % 7000 + 2, c=index % 5000 + 3, d=index % 5)
+
+
+def measure(run_one: Callable[[str], RunResult], jobs: int,
+            sessions: int) -> tuple[float, list[float]]:
+    """Snippets per second and per-job latencies (ms) with ``sessions`` jobs at once."""
+    latencies: list[float] = []
+    failures = 0
+
+    def one(index: int) -> None:
+        nonlocal failures
+        started = time.perf_counter()
+        result = run_one(job(index))
+        latencies.append((time.perf_counter() - started) * 1000)
+        if not result.ok:
+            failures += 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(sessions) as executor:
+        list(executor.map(one, range(jobs)))
+    wall = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{failures} of {jobs} jobs failed: the measurement is not valid")
+    return jobs / wall, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 16, 64])
+    args = parser.parse_args()
+    console = Console()
+    table = Table(title=f"{args.jobs} check-bound jobs (one session and snippet each)")
+    for column in ("engine", "sessions at once", "snippets/s", "p50 ms", "p95 ms",
+                   "vs one Engine", "vs 1 worker"):
+        table.add_column(column, justify="right")
+
+    baseline: dict[int, float] = {}
+    engine = Engine(load_tools(TOOLS), "default")
+    engine.warm_up(all_workers=True)
+    try:
+        run_one = engine.run
+        run_one(job(0))
+        for sessions in args.sessions:
+            rate, latencies = measure(run_one, args.jobs, sessions)
+            baseline[sessions] = rate
+            table.add_row("Engine (threads)", str(sessions), f"{rate:.1f}",
+                          f"{statistics.median(latencies):.0f}",
+                          f"{percentile(latencies, 0.95):.0f}", "1.00x", "")
+    finally:
+        engine.close()
+
+    one_worker: dict[int, float] = {}
+    for workers in args.workers:
+        with EnginePool(TOOLS, "default", workers=workers) as pool:
+            for _ in range(2 * workers):
+                pool.run(job(0))  # every worker warm
+            for sessions in args.sessions:
+                rate, latencies = measure(pool.run, args.jobs, sessions)
+                if workers == 1:
+                    one_worker[sessions] = rate
+                versus = (f"{rate / one_worker[sessions]:.2f}x" if sessions in one_worker
+                          else "")
+                table.add_row(f"EnginePool({workers})", str(sessions), f"{rate:.1f}",
+                              f"{statistics.median(latencies):.0f}",
+                              f"{percentile(latencies, 0.95):.0f}",
+                              f"{rate / baseline[sessions]:.2f}x", versus)
+    console.print(table)
+    console.print(f"cores available: {len(__import__('os').sched_getaffinity(0))}")
+
+
+if __name__ == "__main__":
+    main()
