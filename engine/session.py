@@ -14,6 +14,7 @@ What happens when a snippet fails (the choice is documented in SECURITY.md):
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
@@ -129,6 +130,15 @@ class Session:
                 self.context = self.context.extended(report.bindings)
                 self._remember(source, broker)
             return _result(source, report, execution, broker, diagnostics, ok, restarted, lost)
+
+    async def arun(self, source: str) -> RunResult:
+        """``run`` for asyncio code: the snippet runs on a worker thread, the event loop goes
+        on; cancelling the await interrupts the snippet (``R215``)."""
+        try:
+            return await asyncio.to_thread(self.run, source)
+        except asyncio.CancelledError:
+            self.interrupt()
+            raise
 
     def interrupt(self) -> None:
         """Stop the snippet this session is running, from another thread or a signal handler

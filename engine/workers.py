@@ -19,6 +19,7 @@ next session starts a new worker in its place.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import os
@@ -177,6 +178,10 @@ class PooledSession:
         if self.closed:
             raise RuntimeError("this session is closed")
         return RunResult.model_validate_json(self._worker.request("run", self._key, source))
+
+    async def arun(self, source: str) -> RunResult:
+        """``run`` for asyncio code: the event loop goes on while the worker runs it."""
+        return await asyncio.to_thread(self.run, source)
 
     def close(self) -> None:
         if self.closed:

@@ -132,3 +132,50 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--workers" in bad.output
     missing = runner.invoke(app, ["batch", str(source), "-o", str(tmp_path / "no/o.jsonl")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_async_sessions_run_side_by_side(pool: EnginePool) -> None:
+    import asyncio
+
+    from engine import Engine, load_tools
+
+    async def main(engine: Engine) -> list[object]:
+        local = [engine.session() for _ in range(3)]
+        pooled = [pool.session() for _ in range(3)]
+        try:
+            runs = [s.arun(f"final_answer({i} * 2)") for i, s in enumerate(local + pooled)]
+            return [r.value for r in await asyncio.gather(*runs)]
+        finally:
+            for s in local:
+                s.close()
+            for p in pooled:
+                p.close()
+
+    engine = Engine(load_tools(USERS), "default")
+    try:
+        assert asyncio.run(main(engine)) == [0, 2, 4, 6, 8, 10]
+    finally:
+        engine.close()
+
+
+def test_cancelling_an_async_run_interrupts_the_snippet() -> None:
+    import asyncio
+
+    from engine import Engine
+
+    async def main(engine: Engine) -> list[str]:
+        with engine.session() as session:
+            assert (await session.arun("kept = 5")).ok
+            task = asyncio.ensure_future(session.arun("while True:\n    pass"))
+            await asyncio.sleep(0.5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            after = await session.arun("final_answer(kept)")
+            return [str(after.value)]
+
+    engine = Engine([], "default")
+    try:
+        assert asyncio.run(main(engine)) == ["5"]
+    finally:
+        engine.close()
