@@ -194,7 +194,9 @@ def test_thousand_snippets_leave_parent_flat(engine: Engine) -> None:
             else:
                 assert session.run(f"x = echo('{i}')").ok
         gc.collect()
-        assert _open_fds() == fds
+        # Flat, not exact: on a loaded machine the check pool may replace or add a worker
+        # (a few descriptors, once); a leak grows with the snippets (10 to 1,000 here).
+        assert _open_fds() - fds <= 4
         assert threading.active_count() == threads
         assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 20_000  # KiB
 
