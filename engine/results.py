@@ -6,7 +6,16 @@ import json
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from engine.diagnostics import Diagnostic, Severity, Stage
 from engine.sandbox.bytes_codec import tag_bytes, untag_bytes
@@ -65,6 +74,10 @@ class CheckReport(BaseModel):
         return next((s.stage for s in self.stages if s.status is StageStatus.FAILED), None)
 
 
+#: Serialisation context key: include tool calls' arguments and replies.
+TOOL_PAYLOADS = "tool_payloads"
+
+
 class ToolCallStatus(StrEnum):
     OK = "ok"
     TOOL_ERROR = "tool_error"  # the tool raised
@@ -88,6 +101,17 @@ class ToolCall(BaseModel):
     reply: str | None = Field(
         default=None, description="What the snippet got back, as JSON text: the result, or "
         "the error it raised; None when not recorded.")
+
+    @model_serializer(mode="wrap")
+    def _payloads_on_request(self, handler: SerializerFunctionWrapHandler,
+                             info: SerializationInfo) -> Any:
+        # Payloads can be megabytes (a tool that returns 10,000 records): JSON output leaves
+        # them out unless asked for, as transcripts do (context={TOOL_PAYLOADS: True}).
+        data = handler(self)
+        if isinstance(data, dict) and not (info.context or {}).get(TOOL_PAYLOADS):
+            data.pop("arguments", None)
+            data.pop("reply", None)
+        return data
 
 
 class Usage(BaseModel):

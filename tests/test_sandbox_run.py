@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from engine import Engine, Policy, RunResult, Stage, ToolRegistry, load_tools, tool
+from engine.results import TOOL_PAYLOADS
 from examples.toolsets import users as users_toolset
 
 
@@ -245,6 +246,10 @@ def test_a_run_with_recorded_tool_results_calls_no_tool() -> None:
         assert calls == [5] and first.value == "receipt-5"
         (call,) = first.tool_calls
         assert (call.arguments, call.reply, call.status) == ("[[5], {}]", '"receipt-5"', "ok")
+        # JSON output leaves the payloads out unless asked (transcripts ask).
+        assert "receipt-5" not in first.model_dump_json().replace('"value":"receipt-5"', "")
+        assert '"reply":"\\"receipt-5\\""' in first.model_dump_json(
+            context={TOOL_PAYLOADS: True})
 
         with eng.session() as replayed:
             again = replayed.run("r = charge(5)\nfinal_answer(r)", recorded=first.tool_calls)

@@ -17,7 +17,7 @@ from typing import IO, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from engine.diagnostics import Diagnostic
-from engine.results import AnswerValue, StageReport, ToolCall
+from engine.results import TOOL_PAYLOADS, AnswerValue, StageReport, ToolCall
 
 
 class RunHeader(BaseModel):
@@ -85,7 +85,7 @@ class TranscriptWriter:
             self._file = target
 
     def write(self, record: Record) -> None:
-        self._file.write(record.model_dump_json() + "\n")
+        self._file.write(record.model_dump_json(context={TOOL_PAYLOADS: True}) + "\n")
         self._file.flush()
 
     def close(self) -> None:
