@@ -1,15 +1,16 @@
 """Snippets per second on every core: one in-process Engine against an EnginePool of 1, 2, 4
 workers, with 1 to 64 sessions at once.
 
-    python benchmarks/scaling.py [--kind check|tools] [--jobs 200] [--workers 1 2 4]
+    python benchmarks/scaling.py [--kind check|tools|host] [--jobs 200] [--workers 1 2 4]
                                  [--sessions 1 4 16 64]
 
 Each job is one session running one snippet. ``check`` (the default): a 10-line snippet that
 is checked (parse, policy, mypy) and run with three small tool calls, the work an evaluation
 or RL loop sends; the checks run in check worker processes. ``tools``: a short snippet whose
 tool returns 10,000 users, so the work is in the tool and its validation and serialisation,
-which run in the process that owns the session. Snippets are varied so that nothing is
-cached. The baseline is a single ``Engine`` used from
+which run in the process that owns the session. ``host``: a tool that computes for ~50 ms
+in pure Python (``benchmarks/scaling_tools.py``), the work one process's GIL serialises.
+Snippets are varied so that nothing is cached. The baseline is a single ``Engine`` used from
 as many threads as there are sessions, measured in the same run; ratios are against it and
 against one worker. Wall-clock figures: compare them within one run only.
 """
@@ -49,10 +50,13 @@ final_answer({{"names": names, "countries": countries, "score": round(score, {d}
 
 
 TOOL_JOB = "users = get_all_users()\nfinal_answer(sum(1 for u in users if u.active) + {i} * 0)"
+HOST_JOB = "final_answer(crunch({i}))"
 KIND = "check"
 
 
 def job(index: int) -> str:
+    if KIND == "host":
+        return HOST_JOB.format(i=index)
     if KIND == "tools":
         return TOOL_JOB.format(i=index)
     return JOB.format(a=index % 9000 + 1, b=index % 7000 + 2, c=index % 5000 + 3, d=index % 5)
@@ -83,13 +87,15 @@ def measure(run_one: Callable[[str], RunResult], jobs: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kind", choices=["check", "tools"], default="check")
+    parser.add_argument("--kind", choices=["check", "tools", "host"], default="check")
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 16, 64])
     args = parser.parse_args()
-    global KIND  # noqa: PLW0603 - read by job() in every thread
+    global KIND, TOOLS  # noqa: PLW0603 - read by job() in every thread
     KIND = args.kind
+    if KIND == "host":
+        TOOLS = "benchmarks.scaling_tools"
     console = Console()
     table = Table(title=f"{args.jobs} {KIND}-bound jobs (one session and snippet each)")
     for column in ("engine", "sessions at once", "snippets/s", "p50 ms", "p95 ms",

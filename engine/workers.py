@@ -93,9 +93,13 @@ class _Worker:
         self._send_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._waiting: dict[int, Future[Any]] = {}
-        try:
+        with contextlib.suppress(OSError):  # a worker that died at once: wait_ready says so
             self.conn.send((tools, policy.model_dump_json(), policy.source, isolation,
                             check_types))
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's engine to be warm (workers start side by side)."""
+        try:
             ready: tuple[str, Any] = self.conn.recv()
         except (EOFError, OSError) as exc:
             self.close()
@@ -222,13 +226,18 @@ class EnginePool:
         self._workers: list[_Worker] = []
         try:
             for _ in range(self.size):
-                self._workers.append(self._start())
+                self._workers.append(_Worker(self.tools, self.policy, self.isolation,
+                                             self.check_types))
+            for worker in self._workers:
+                worker.wait_ready()
         except BaseException:
             self.close()
             raise
 
     def _start(self) -> _Worker:
-        return _Worker(self.tools, self.policy, self.isolation, self.check_types)
+        worker = _Worker(self.tools, self.policy, self.isolation, self.check_types)
+        worker.wait_ready()
+        return worker
 
     def _pick(self) -> _Worker:
         with self._lock:
@@ -308,7 +317,7 @@ def serve(fd: int) -> None:
         policy = Policy.model_validate_json(policy_json).model_copy(update={"source": source})
         registry = load_tools(tools) if tools else ToolRegistry()
         engine = Engine(registry, policy, isolation=isolation, check_types=check_types)
-        engine.warm_up()
+        engine.warm_up(all_workers=True)
         engine.session().close()  # fail now, clearly, if the sandbox cannot run here
     except Exception as exc:  # reported to the pool, which raises it where it was created
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
