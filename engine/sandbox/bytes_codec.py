@@ -61,6 +61,19 @@ def tag_bytes(value: Any) -> Any:
     return holder[0]
 
 
+def tag_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """A tool call's arguments with their bytes tagged; plain scalars (most calls) pass
+    through without a walk."""
+    plain = _PLAIN
+    for item in args:
+        if _type(item) not in plain:
+            return tag_bytes(args), tag_bytes(kwargs)
+    for item in kwargs.values():
+        if _type(item) not in plain:
+            return args, tag_bytes(kwargs)
+    return args, kwargs
+
+
 def untag_bytes(value: Any, *, strict: bool = True) -> Any:
     """Decoded JSON with every tag turned back into ``bytes`` (containers are copied).
 

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError, from_json, to_json, to_jsonable_python
 
-from engine.sandbox.bytes_codec import may_hold_tags, tag_bytes, untag_bytes
+from engine.sandbox.bytes_codec import may_hold_tags, tag_bytes, tag_call, untag_bytes
 from engine.sandbox.protocol import FrameReader, Kind, ToolStatus, write_frame
 from engine.sandbox.spec import SandboxSpec, ToolSpec, build_types, evaluate_type
 
@@ -144,8 +144,9 @@ class Channel:
             raise _Stop("R205", f"the snippet made more than {self.max_calls} tool calls")
         self.calls += 1
         try:
-            payload = to_json({"call": self.calls, "tool": name, "args": tag_bytes(args),
-                               "kwargs": tag_bytes(kwargs)})
+            sent_args, sent_kwargs = tag_call(args, kwargs)
+            payload = to_json({"call": self.calls, "tool": name, "args": sent_args,
+                               "kwargs": sent_kwargs})
         except PydanticSerializationError as exc:
             raise ToolArgumentsError(
                 f"{name}(): an argument cannot be sent to a tool (only data: numbers, strings, "
