@@ -120,10 +120,12 @@ class Engine:
 
     def session(self) -> Session:
         """A new session: snippets run in it share their globals."""
+        from engine.sandbox.backend import LocalBackend
         from engine.session import Session
 
-        session = Session(self)
         self._zygote()  # fail now, clearly, if the sandbox cannot run here
+        session = Session(check=self.check, registry=self.registry,
+                          limits=self.policy.limits, backend=LocalBackend(self._zygote))
         self._sessions.add(session)
         return session
 

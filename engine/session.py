@@ -15,30 +15,25 @@ What happens when a snippet fails (the choice is documented in SECURITY.md):
 from __future__ import annotations
 
 import asyncio
-import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
+from engine.execution import Backend, Executed, Outcome, Reported, ReportedError, Runner
 from engine.policy.model import Limits
 from engine.results import CheckReport, RunResult, ToolCall, Usage
-from engine.sandbox.broker import (
-    CallRecord,
-    ChildError,
-    ChildOutcome,
-    Execution,
-    SandboxProcess,
-    StrayCalls,
-    ToolBroker,
-)
+from engine.sandbox.broker import CallRecord, StrayCalls, ToolBroker
 from engine.typecheck.context import SessionContext
 
 if TYPE_CHECKING:
-    from engine.pipeline import Engine
+    from engine.tools import ToolRegistry
+
+#: How a session has its snippets checked: ``Engine.check``.
+Checker = Callable[..., CheckReport]
 
 #: Beyond these a killed session loses its state instead of replaying its history: recorded
 #: tool results kept, snippets replayed, and wall time spent replaying.
@@ -58,13 +53,19 @@ class _Recorded:
 
 
 class Session:
-    """Create with ``engine.session()``; ``run()`` checks a snippet, then executes it."""
+    """Create with ``engine.session()``; ``run()`` checks a snippet, then executes it.
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._limits = engine.policy.limits
+    A session depends on the seam of ``engine.execution``, not on where code runs: it is
+    given a checker, the tools, the limits and a ``Backend`` that starts its runner."""
+
+    def __init__(self, *, check: Checker, registry: ToolRegistry, limits: Limits,
+                 backend: Backend) -> None:
+        self._check = check
+        self._registry = registry
+        self._backend = backend
+        self._limits = limits
         self._lock = threading.Lock()
-        self._process: SandboxProcess | None = None
+        self._process: Runner | None = None
         self._history: list[_Recorded] = []
         self._history_bytes = 0
         self._replay_on = True
@@ -77,10 +78,10 @@ class Session:
     @property
     def pid(self) -> int | None:
         """The pid of the process holding this session's state, if one is running."""
-        return self._process.pid if self._process is not None and self._process.alive else None
+        return self._process.pid if self._process is not None else None
 
-    def _spawn(self) -> SandboxProcess:
-        return SandboxProcess(self._engine._zygote(), self._limits)
+    def _spawn(self) -> Runner:
+        return self._backend.runner(self._limits)
 
     def run(self, source: str, *, recorded: Sequence[ToolCall] | None = None) -> RunResult:
         """Check ``source`` with the session's names, and run it if every stage passes.
@@ -99,7 +100,7 @@ class Session:
             if self.closed:
                 raise RuntimeError("this session is closed")
             self._interrupted = False
-            report = self._engine.check(source, context=self.context)
+            report = self._check(source, context=self.context)
             if not report.ok:
                 return RunResult(ok=False, executed=False, diagnostics=report.diagnostics,
                                  check=report)
@@ -110,26 +111,25 @@ class Session:
                     *report.diagnostics,
                     _whole(source, "R215", "the snippet was interrupted before it ran")))
             self._snippets += 1
-            broker = ToolBroker(self._engine.registry, self._limits,
-                                replay=replay,
+            broker = ToolBroker(self._registry, self._limits, replay=replay,
                                 record_budget=self._record_budget, stray=self._stray)
-            execution = self._process.execute(source, broker, self._snippets)
+            executed = self._process.execute(source, broker, self._snippets)
             diagnostics = list(report.diagnostics) + _runtime_diagnostics(
-                source, execution, self._limits, broker)
+                source, executed, self._limits, broker)
             if broker.unused and not broker.diverged:
                 diagnostics.append(_whole(
                     source, "R214", f"the snippet made {len(broker.calls)} tool calls; the "
                     f"record has {len(broker.calls) + broker.unused}", severity=Severity.WARNING))
             restarted, lost = False, tuple[str, ...]()
-            if execution.child_died:
+            if executed.died:
                 restarted = True
                 lost = self._restore()
                 diagnostics.append(_restart_note(source, lost))
-            ok = execution.outcome is not None and execution.outcome.ok
+            ok = executed.outcome is Outcome.OK
             if ok:
                 self.context = self.context.extended(report.bindings)
                 self._remember(source, broker)
-            return _result(source, report, execution, broker, diagnostics, ok, restarted, lost)
+            return _result(source, report, executed, broker, diagnostics, ok, restarted, lost)
 
     async def arun(self, source: str) -> RunResult:
         """``run`` for asyncio code: the snippet runs on a worker thread, the event loop goes
@@ -196,12 +196,11 @@ class Session:
         self._process = self._spawn()
         return lost
 
-    def _replay(self, process: SandboxProcess, item: _Recorded) -> bool:
+    def _replay(self, process: Runner, item: _Recorded) -> bool:
         self._snippets += 1
-        broker = ToolBroker(self._engine.registry, self._limits, replay=item.calls)
-        execution = process.execute(item.source, broker, self._snippets)
-        return (execution.outcome is not None and execution.outcome.ok
-                and not broker.diverged and not broker.unused)
+        broker = ToolBroker(self._registry, self._limits, replay=item.calls)
+        executed = process.execute(item.source, broker, self._snippets)
+        return executed.outcome is Outcome.OK and not broker.diverged and not broker.unused
 
     def close(self) -> None:
         with self._lock:
@@ -228,20 +227,18 @@ def _whole(source: str, code: str, message: str, hint: str | None = None,
                       hint=hint or entry.hint)
 
 
-_SIGNAL_CODES: dict[int, str] = {signal.SIGXCPU: "R203", signal.SIGSYS: "R207"}
-
-
-def _runtime_diagnostics(source: str, execution: Execution, limits: Limits,
+def _runtime_diagnostics(source: str, executed: Executed, limits: Limits,
                          broker: ToolBroker | None = None) -> list[Diagnostic]:
-    outcome = execution.outcome
-    if outcome is not None:
-        return [] if outcome.error is None else [_from_child_error(source, outcome.error)]
-    if execution.killed_for == "cpu":
+    reported = executed.reported
+    if reported is not None:
+        return [] if reported.error is None else [_from_child_error(source, reported.error)]
+    kind = executed.outcome
+    if kind is Outcome.CPU:
         return [_whole(source, "R203", f"the snippet used more than {limits.cpu_seconds:g} s "
                                        "of CPU and was stopped")]
-    if execution.killed_for == "timeout":
+    if kind is Outcome.TIMEOUT:
         # The time it really took: a tool cannot be interrupted, so a slow one runs over.
-        message = (f"the snippet ran for {execution.wall_ms / 1000:.1f} s, past its "
+        message = (f"the snippet ran for {executed.wall_ms / 1000:.1f} s, past its "
                    f"{limits.timeout_seconds:g} s limit, and was stopped")
         slowest = max(broker.calls, key=lambda c: c.duration_ms, default=None) if broker \
             else None
@@ -251,29 +248,18 @@ def _runtime_diagnostics(source: str, execution: Execution, limits: Limits,
             if limits.tool_timeout_seconds is None:
                 message += " (limits.tool_timeout_seconds bounds one tool call)"
         return [_whole(source, "R201", message)]
-    if execution.killed_for == "interrupted":
+    if kind is Outcome.INTERRUPTED:
         return [_whole(source, "R215", "the snippet was interrupted and stopped")]
-    if execution.killed_for == "protocol":
+    if kind is Outcome.PROTOCOL:
         return [_whole(source, "R211", f"the sandbox process broke the protocol "
-                                       f"({execution.protocol_error}) and was stopped")]
-    status = execution.exit_status
-    number = status.get("signal")
-    if number is not None:
-        code = _SIGNAL_CODES.get(number, "R208")
-        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ \
-            else str(number)
-        if code == "R203":
-            message = f"the snippet used more than {limits.cpu_seconds:g} s of CPU and was stopped"
-        elif code == "R207":
-            message = "the snippet made a system call the sandbox forbids; the process was killed"
-        else:
-            message = f"the sandbox process was killed by {name}"
-        return [_whole(source, code, message)]
-    return [_whole(source, "R208", f"the sandbox process exited with status "
-                                   f"{status.get('exit', 'unknown')}")]
+                                       f"({executed.detail}) and was stopped")]
+    if kind is Outcome.VIOLATION:
+        return [_whole(source, "R207", "the snippet made a system call the sandbox forbids; "
+                                       "the process was killed")]
+    return [_whole(source, "R208", f"the sandbox process {executed.detail}")]
 
 
-def _from_child_error(source: str, error: ChildError) -> Diagnostic:
+def _from_child_error(source: str, error: ReportedError) -> Diagnostic:
     entry = codes.get(error.code)
     if error.line is None:
         return _whole(source, entry.code, error.message)
@@ -295,14 +281,14 @@ def _restart_note(source: str, lost: tuple[str, ...]) -> Diagnostic:
                   "lost: " + ", ".join(lost), severity=Severity.WARNING)
 
 
-def _result(source: str, report: CheckReport, execution: Execution, broker: ToolBroker,
+def _result(source: str, report: CheckReport, executed: Executed, broker: ToolBroker,
             diagnostics: list[Diagnostic], ok: bool, restarted: bool,
             lost: tuple[str, ...]) -> RunResult:
-    outcome = execution.outcome or ChildOutcome(id=0, ok=False)
+    outcome = executed.reported or Reported(id=0, ok=False)
     calls = tuple(c.public() for c in broker.calls)
     usage = Usage(
-        wall_ms=round(execution.wall_ms, 3),
-        cpu_ms=round(outcome.cpu_ms if execution.outcome else execution.killed_cpu_ms, 3),
+        wall_ms=round(executed.wall_ms, 3),
+        cpu_ms=round(executed.cpu_ms, 3),
         peak_memory_bytes=outcome.peak_memory_bytes,
         tool_calls=len(calls),
         output_bytes=outcome.output_bytes,

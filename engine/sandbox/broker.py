@@ -23,16 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
     ValidationError,
-    field_validator,
-    model_validator,
 )
 from pydantic_core import from_json, to_json
 
 from engine.errors import SandboxUnavailableError, ToolArgumentError, ToolResultError
+from engine.execution import REPORTABLE_CODES, Reported, ReportedError
 from engine.policy.model import Limits
 from engine.results import ToolCall, ToolCallStatus
 from engine.sandbox.bytes_codec import BytesCodecError, may_hold_tags, untag_bytes
@@ -384,63 +380,13 @@ def _error_reply(status: ToolStatus, code: str | None, message: str) -> bytes:
     return bytes([status]) + json.dumps(body).encode()
 
 
-#: Bounds on what a child reports about an error (the child keeps within them; more is a lie).
-MESSAGE_CHARS = 2_000
-TRACEBACK_CHARS = 16_000
 #: Slack over ``max_output_bytes`` for the truncation marker.
 _MARKER_CHARS = 200
 
-#: The codes a child may report about its own snippet; the others are the parent's to give.
-CHILD_CODES = frozenset({"R101", "R102", "R103", "R104", "R202", "R204", "R205", "R206", "R209",
-                         "R210", "R214"})
-
-
-class ChildError(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    code: str
-    type: str | None = Field(default=None, max_length=MESSAGE_CHARS)
-    message: str = Field(max_length=MESSAGE_CHARS)
-    line: int | None = Field(default=None, ge=1)
-    column: int | None = Field(default=None, ge=1)
-    end_line: int | None = Field(default=None, ge=1)
-    end_column: int | None = Field(default=None, ge=1)
-    traceback: str | None = Field(default=None, max_length=TRACEBACK_CHARS)
-
-    @field_validator("code")
-    @classmethod
-    def _reportable(cls, code: str) -> str:
-        if code not in CHILD_CODES:
-            raise ValueError(f"a child cannot report {code!r}")
-        return code
-
-
-class ChildOutcome(BaseModel):
-    """A DONE payload, validated: a child is not trusted to send a well-formed one."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: int
-    ok: bool
-    final: bool = False
-    value: Any = None
-    error: ChildError | None = None
-    stdout: str = ""
-    stderr: str = ""
-    truncated: bool = False
-    output_bytes: int = Field(default=0, ge=0, le=2**50)
-    names: list[str] = Field(default_factory=list)
-    # What a child says about its own use: plausible numbers, or it is lying.
-    tool_calls: int = Field(default=0, ge=0, le=2**40)
-    cpu_ms: float = Field(default=0.0, ge=0, le=1e10)
-    process_cpu_s: float = Field(default=0.0, ge=0, le=1e7)
-    peak_memory_bytes: int = Field(default=0, ge=0, le=2**50)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ChildOutcome:
-        if self.ok and self.error is not None:
-            raise ValueError("an outcome both ok and failed")
-        return self
+# What a child reports, validated as the seam defines it (engine.execution).
+ChildError = ReportedError
+ChildOutcome = Reported
+CHILD_CODES = REPORTABLE_CODES
 
 
 def _outcome_within(outcome: ChildOutcome, limits: Limits, source: str) -> None:
