@@ -604,6 +604,9 @@ def mcp(
     = 2,
     idle_timeout: Annotated[float, typer.Option(help="Close sessions idle this long (s).")]
     = 600.0,
+    workers: Annotated[int, typer.Option(
+        min=0, help="Worker processes holding the sessions, each with a warm engine (0: "
+                    "in this process). Tools then run in the workers.")] = 0,
     unsafe_no_seccomp: UnsafeOption = False,
 ) -> None:
     """Serve the engine over MCP (stdio or streamable HTTP); needs the [mcp] extra."""
@@ -623,18 +626,27 @@ def mcp(
     # Over stdio, standard output is the protocol: whatever the tools print when they are
     # imported goes to standard error instead.
     with contextlib.redirect_stdout(sys.stderr):
+        tools = _tools_spec(tools)
         registry, loaded = _load(tools, policy)
     # A tenant keeps at most max_concurrent workers busy (a call whose check was stopped
     # waits while its worker is replaced); one more stays for everyone else.
     eng = _engine(registry, loaded, unsafe_no_seccomp, check_workers=max_concurrent + 1)
+    engines = None
     try:
-        eng.session().close()  # fail now, clearly, if the sandbox cannot run here
-        eng.warm_up(all_workers=True)
-    except (SandboxUnavailableError, CheckerUnavailableError) as exc:
+        if workers:
+            from engine.workers import EnginePool
+
+            engines = EnginePool(tools, loaded, workers=workers, isolation=(
+                "unsafe-no-seccomp" if unsafe_no_seccomp else "seccomp"))
+        else:
+            eng.session().close()  # fail now, clearly, if the sandbox cannot run here
+            eng.warm_up(all_workers=True)
+    except (EngineError, SandboxUnavailableError, CheckerUnavailableError) as exc:
         eng.close()
         _usage_error(str(exc))
     limits = TenantLimits(max_sessions=max_sessions, max_concurrent=max_concurrent)
-    server, pool = build_server(eng, idle_seconds=idle_timeout, limits=limits)
+    server, pool = build_server(eng, idle_seconds=idle_timeout, limits=limits,
+                                opener=engines.session if engines is not None else None)
     try:
         if transport is Transport.stdio:
             server.run()
@@ -650,6 +662,8 @@ def mcp(
             uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         pool.close_all()
+        if engines is not None:
+            engines.close()
         eng.close()
 
 

@@ -43,6 +43,10 @@ from engine.results import AnswerValue, RunResult
 if TYPE_CHECKING:
     from engine.pipeline import Engine
     from engine.session import Session
+    from engine.workers import PooledSession
+
+    #: A session the server holds: in this process, or on a worker of an EnginePool.
+    HostedSession = Session | PooledSession
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _T = TypeVar("_T")
@@ -109,13 +113,15 @@ class SessionPool:
 
     def __init__(self, engine: Engine, *, idle_seconds: float = 600.0,
                  limits: TenantLimits | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 opener: Callable[[], HostedSession] | None = None) -> None:
         self.engine = engine
+        self._opener = opener or engine.session
         self.idle_seconds = idle_seconds
         self.limits = limits or TenantLimits()
         self._clock = clock
         self._lock = threading.Lock()
-        self._sessions: dict[tuple[str, str], tuple[Session, float]] = {}
+        self._sessions: dict[tuple[str, str], tuple[HostedSession, float]] = {}
         self._stop = threading.Event()
         self._reaper = threading.Thread(target=self._reap_forever, name="codeact-reaper",
                                         daemon=True)
@@ -124,7 +130,7 @@ class SessionPool:
     def _count(self, tenant: str) -> int:
         return sum(owner == tenant for owner, _ in self._sessions)
 
-    def _create(self, tenant: str, name: str) -> Session:
+    def _create(self, tenant: str, name: str) -> HostedSession:
         with self._lock:
             if self._count(tenant) >= self.limits.max_sessions:
                 raise QuotaError(
@@ -132,7 +138,7 @@ class SessionPool:
                     "close one with close_session")
             self._sessions[(tenant, name)] = (_PENDING, self._clock())
         try:
-            session = self.engine.session()
+            session = self._opener()
         except BaseException:
             with self._lock:
                 self._sessions.pop((tenant, name), None)
@@ -141,7 +147,7 @@ class SessionPool:
             self._sessions[(tenant, name)] = (session, self._clock())
         return session
 
-    def get(self, tenant: str, name: str) -> Session:
+    def get(self, tenant: str, name: str) -> HostedSession:
         """The tenant's session ``name``; a name (not a key) is created on first use."""
         with self._lock:
             found = self._sessions.get((tenant, name))
@@ -288,10 +294,14 @@ def _tool_result(output: BaseModel, is_error: bool, text: str | None = None) -> 
 
 
 def build_server(engine: Engine, *, idle_seconds: float = 600.0,
-                 limits: TenantLimits | None = None,
-                 name: str = "codeact") -> tuple[MCPServer, SessionPool]:
-    """The MCP server for an engine, and its session pool (close it when done)."""
-    pool = SessionPool(engine, idle_seconds=idle_seconds, limits=limits)
+                 limits: TenantLimits | None = None, name: str = "codeact",
+                 opener: Callable[[], HostedSession] | None = None,
+                 ) -> tuple[MCPServer, SessionPool]:
+    """The MCP server for an engine, and its session pool (close it when done).
+
+    ``opener`` makes the sessions (default ``engine.session``; ``EnginePool.session`` runs
+    them on worker processes, every core); ``engine`` gives the tools and rules shown."""
+    pool = SessionPool(engine, idle_seconds=idle_seconds, limits=limits, opener=opener)
     gate = TenantGate(pool.limits)
     stubs = engine.prompt_view.strip()
     rules = render_prompt_rules(engine.policy)
@@ -310,7 +320,7 @@ def build_server(engine: Engine, *, idle_seconds: float = 600.0,
     )
 
     async def in_session(ctx: Context[Any, Any], session: str,
-                         work: Callable[[Session], _T]) -> _T:
+                         work: Callable[[HostedSession], _T]) -> _T:
         """``work`` on the caller's session, within the caller's quota, off the event loop."""
         tenant = tenant_of(ctx)
         try:
@@ -337,8 +347,7 @@ def build_server(engine: Engine, *, idle_seconds: float = 600.0,
         "the session holds. Returns the diagnostics."))
     async def check(code: str, ctx: Context[Any, Any],
                     session: str = "default") -> Annotated[CallToolResult, CheckOutput]:
-        report = await in_session(
-            ctx, session, lambda target: engine.check(code, context=target.context))
+        report = await in_session(ctx, session, lambda target: target.check(code))
         output = CheckOutput(ok=report.ok, session=session, diagnostics=list(report.diagnostics))
         return _tool_result(output, is_error=not report.ok, text=check_observation(report))
 

@@ -131,6 +131,10 @@ class Session:
                 self._remember(source, broker)
             return _result(source, report, executed, broker, diagnostics, ok, restarted, lost)
 
+    def check(self, source: str) -> CheckReport:
+        """Check ``source`` with the names this session holds; nothing runs."""
+        return self._check(source, context=self.context)
+
     async def arun(self, source: str) -> RunResult:
         """``run`` for asyncio code: the snippet runs on a worker thread, the event loop goes
         on; cancelling the await interrupts the snippet (``R215``)."""

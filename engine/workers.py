@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from engine.errors import EngineError
 from engine.pipeline import Isolation
 from engine.policy.model import Policy
-from engine.results import RunResult
+from engine.results import CheckReport, RunResult
 
 Workers = int | Literal["auto"]
 
@@ -182,6 +182,13 @@ class PooledSession:
         if self.closed:
             raise RuntimeError("this session is closed")
         return RunResult.model_validate_json(self._worker.request("run", self._key, source))
+
+    def check(self, source: str) -> CheckReport:
+        """Check ``source`` with the names this session holds; nothing runs."""
+        if self.closed:
+            raise RuntimeError("this session is closed")
+        return CheckReport.model_validate_json(self._worker.request("check", self._key,
+                                                                    source))
 
     async def arun(self, source: str) -> RunResult:
         """``run`` for asyncio code: the event loop goes on while the worker runs it."""
@@ -357,6 +364,8 @@ def _handle(engine: Any, sessions: dict[int, Any], op: str, args: list[Any]) -> 
         return None
     if op == "run":
         return sessions[args[0]].run(args[1]).model_dump_json()
+    if op == "check":
+        return sessions[args[0]].check(args[1]).model_dump_json()
     if op == "close":
         session = sessions.pop(args[0], None)
         if session is not None:

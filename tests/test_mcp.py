@@ -107,11 +107,12 @@ async def exercise(session: ClientSession) -> None:
     assert "You cannot access the network." in rules.contents[0].text  # type: ignore[union-attr]
 
 
-def test_stdio(policy_file: Path) -> None:
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["in-process", "workers"])
+def test_stdio(policy_file: Path, workers: list[str]) -> None:
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "engine.cli", "mcp", "--tools", "examples.toolsets.users", "--policy",
-              str(policy_file)],
+              str(policy_file), *workers],
         cwd=str(ROOT),
     )
 
@@ -119,8 +120,22 @@ def test_stdio(policy_file: Path) -> None:
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             await exercise(session)
+            if workers:  # the sessions really live in worker processes
+                assert len(pool_workers()) == 2
 
     anyio.run(main)
+
+
+def pool_workers() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"from engine.workers import serve" in command:
+            found.append(int(entry.name))
+    return found
 
 
 @pytest.fixture(scope="module")
