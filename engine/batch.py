@@ -22,15 +22,37 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from engine.errors import EngineError
 from engine.render import RUN_SCHEMA_ID
-from engine.workers import EnginePool
+from engine.results import RunResult
+from engine.workers import AgentOutcome
 
 AGENT_SCHEMA_ID = "codeact.agent/v1"
+
+
+class JobSession(Protocol):
+    def run(self, source: str) -> RunResult: ...
+
+    def __enter__(self) -> JobSession: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class JobPool(Protocol):
+    """What runs the jobs: an ``EnginePool`` (this machine) or a ``RayPool`` (a cluster)."""
+
+    size: int
+
+    def session(self) -> JobSession: ...
+
+    def agent(self, task: str, *, model: str, max_turns: int = 10,
+              host: str | None = None) -> AgentOutcome: ...
+
+    def close(self) -> None: ...
 
 
 class BatchJob(BaseModel):
@@ -110,7 +132,7 @@ def _error(job_id: object, line: int, message: str) -> dict[str, Any]:
     return {"id": job_id, "line": line, "ok": False, "error": message}
 
 
-def run_job(pool: EnginePool, job: BatchJob, line: int) -> dict[str, Any]:
+def run_job(pool: JobPool, job: BatchJob, line: int) -> dict[str, Any]:
     """The output line of one job; never raises for what the job does."""
     try:
         if job.task is not None:
@@ -129,7 +151,7 @@ def run_job(pool: EnginePool, job: BatchJob, line: int) -> dict[str, Any]:
         return _error(job.id, line, str(exc))
 
 
-def run_batch(pool: EnginePool, source: Path, output: Path, *, resume: bool = False,
+def run_batch(pool: JobPool, source: Path, output: Path, *, resume: bool = False,
               on_done: Callable[[dict[str, Any]], None] | None = None,
               concurrency: int | None = None) -> BatchSummary:
     """Run every job of ``source`` on ``pool``, appending one line per job to ``output``."""
@@ -183,5 +205,14 @@ def count_jobs(source: Path) -> int:
         return sum(1 for text in handle if text.strip())
 
 
-__all__ = ["AGENT_SCHEMA_ID", "BatchJob", "BatchSummary", "count_jobs", "done_keys",
-           "read_jobs", "run_batch", "run_job"]
+__all__ = [
+    "AGENT_SCHEMA_ID",
+    "BatchJob",
+    "BatchSummary",
+    "JobPool",
+    "count_jobs",
+    "done_keys",
+    "read_jobs",
+    "run_batch",
+    "run_job",
+]

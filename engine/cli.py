@@ -540,10 +540,15 @@ def batch(
     = "auto",
     resume: Annotated[bool, typer.Option(
         help="Skip the jobs OUTPUT already answers, and append.")] = False,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", help="Run on Ray actors instead: local (start Ray here), auto (join the "
+                      "running cluster) or a cluster address. --workers then counts actors "
+                      "(auto: one per CPU of the cluster).")] = None,
     unsafe_no_seccomp: UnsafeOption = False,
 ) -> None:
-    """Run many independent jobs on every core; one output line per input line."""
-    from engine.batch import count_jobs, run_batch
+    """Run many independent jobs on every core (or a Ray cluster); one output line per input
+    line."""
+    from engine.batch import JobPool, count_jobs, run_batch
     from engine.workers import EnginePool, worker_count
 
     if not source.is_file():
@@ -551,16 +556,25 @@ def batch(
     if not output.parent.is_dir():
         _usage_error(f"cannot write {output}: the directory {output.parent} does not exist")
     try:
-        size = worker_count("auto" if workers == "auto" else int(workers))
+        count = None if workers == "auto" else int(workers)
+        size = worker_count(count or "auto")
     except ValueError:
         _usage_error(f"--workers takes a number of at least 1, or auto (got {workers!r})")
     tools = _tools_spec(tools)
     _, loaded = _load(tools, policy)  # fail here, clearly, not in every worker
+    isolation: Literal["seccomp", "unsafe-no-seccomp"] = (
+        "unsafe-no-seccomp" if unsafe_no_seccomp else "seccomp")
+    pool: JobPool
     try:
-        pool = EnginePool(tools, loaded, workers=size,
-                          isolation="unsafe-no-seccomp" if unsafe_no_seccomp else "seccomp")
+        if ray is not None:
+            from engine.distributed import RayPool
+
+            pool = RayPool(tools, loaded, address=ray, workers=count, isolation=isolation)
+        else:
+            pool = EnginePool(tools, loaded, workers=size, isolation=isolation)
     except EngineError as exc:
         _usage_error(str(exc))
+    size = pool.size
     total = count_jobs(source)
     try:
         if sys.stderr.isatty():
