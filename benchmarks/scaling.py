@@ -2,7 +2,7 @@
 workers, with 1 to 64 sessions at once.
 
     python benchmarks/scaling.py [--kind check|tools|host] [--jobs 200] [--workers 1 2 4]
-                                 [--sessions 1 4 16 64]
+                                 [--sessions 1 4 16 64] [--ray]
 
 Each job is one session running one snippet. ``check`` (the default): a 10-line snippet that
 is checked (parse, policy, mypy) and run with three small tool calls, the work an evaluation
@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 16, 64])
+    parser.add_argument("--ray", action="store_true",
+                        help="Also the same pools as Ray actors on a local Ray instance.")
     args = parser.parse_args()
     global KIND, TOOLS  # noqa: PLW0603 - read by job() in every thread
     KIND = args.kind
@@ -132,6 +134,27 @@ def main() -> None:
                               f"{statistics.median(latencies):.0f}",
                               f"{percentile(latencies, 0.95):.0f}",
                               f"{rate / baseline[sessions]:.2f}x", versus)
+    if args.ray:
+        import ray
+
+        from engine.distributed import RayPool
+
+        ray.init(include_dashboard=False, log_to_driver=False)
+        try:
+            for workers in args.workers:
+                with RayPool(TOOLS, "default", workers=workers) as actors:
+                    for _ in range(2 * workers):
+                        actors.run(job(0))
+                    for sessions in args.sessions:
+                        rate, latencies = measure(actors.run, args.jobs, sessions)
+                        versus = (f"{rate / one_worker[sessions]:.2f}x"
+                                  if sessions in one_worker else "")
+                        table.add_row(f"RayPool({workers})", str(sessions), f"{rate:.1f}",
+                                      f"{statistics.median(latencies):.0f}",
+                                      f"{percentile(latencies, 0.95):.0f}",
+                                      f"{rate / baseline[sessions]:.2f}x", versus)
+        finally:
+            ray.shutdown()
     console.print(table)
     console.print(f"cores available: {len(__import__('os').sched_getaffinity(0))}")
 
