@@ -212,3 +212,45 @@ def test_smolagents_plain_code_agent_refuses_a_wildcard_before_any_code_runs() -
             pytest.raises(PolicyError, match=r"'\*'.*\[imports\] allow"):
         agent.run("anything")
     assert model.seen == []
+
+
+def test_langgraph_async_graph_runs_through_the_engine() -> None:
+    import asyncio
+
+    CALLS.clear()
+    model = GenericFakeChatModel(messages=iter([
+        AIMessage(content="```python\ntotal = sum(triple(i) for i in get_ids())\n"
+                          "print(total)\n```"),
+        AIMessage(content="The answer is 18."),
+    ]))
+    evaluate = CodeActEval(policy="default")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = create_codeact(model, [get_ids, triple], evaluate.aeval).compile(
+            checkpointer=MemorySaver())
+
+    async def main() -> dict[str, Any]:
+        ticks = 0
+
+        async def tick() -> None:  # the event loop goes on while a snippet runs
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        ticker = asyncio.ensure_future(tick())
+        try:
+            state: dict[str, Any] = await graph.ainvoke(
+                {"messages": [{"role": "user", "content": "sum of tripled ids?"}]},
+                config={"configurable": {"thread_id": "async"}})
+        finally:
+            ticker.cancel()
+        assert ticks > 0
+        return state
+
+    try:
+        state = asyncio.run(main())
+        assert [m.content for m in state["messages"][-2:]] == ["18\n", "The answer is 18."]
+        assert state["context"] == {"total": 18} and CALLS == [1, 2, 3]
+    finally:
+        evaluate.close()

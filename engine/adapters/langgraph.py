@@ -22,6 +22,7 @@ A failed snippet returns the engine's structured feedback as the output.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -143,6 +144,12 @@ class CodeActEval:
             self._known = {}
             return self.sandbox.open(ToolRegistry([Tool(f, name=n) for n, f in tools.items()]))
         return self.sandbox.session
+
+    async def aeval(self, code: str, _locals: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The same as a coroutine, for a graph driven by ``ainvoke``/``astream``: pass
+        ``eval_fn=evaluate.aeval`` (langgraph-codeact makes an async node of a coroutine
+        function). The snippet runs on a worker thread; the event loop goes on."""
+        return await asyncio.to_thread(self, code, _locals)
 
     def __call__(self, code: str, _locals: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         tools = {k: v for k, v in _locals.items() if callable(v) and not isinstance(v, type)}
