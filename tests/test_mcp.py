@@ -120,21 +120,26 @@ def test_stdio(policy_file: Path, workers: list[str]) -> None:
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             await exercise(session)
-            if workers:  # the sessions really live in worker processes
-                assert len(pool_workers()) == 2
+            if workers:  # the sessions really live in worker processes of this server
+                assert len(pool_workers(str(policy_file))) == 2
 
     anyio.run(main)
 
 
-def pool_workers() -> list[int]:
+def pool_workers(server_mark: str) -> list[int]:
+    """Pool workers whose parent is the server started with ``server_mark`` in its command
+    line (other processes on the machine may run pools of their own)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
             command = (entry / "cmdline").read_bytes()
-        except OSError:
+            if b"from engine.workers import serve" not in command:
+                continue
+            parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            if server_mark.encode() in Path(f"/proc/{parent}/cmdline").read_bytes():
+                found.append(int(entry.name))
+        except (OSError, IndexError):
             continue
-        if b"from engine.workers import serve" in command:
-            found.append(int(entry.name))
     return found
 
 
