@@ -247,9 +247,15 @@ class CheckPool:
             self._release(worker)
 
     def check(self, source: str, context: SessionContext) -> CheckReport:
+        # Encoded before a worker is taken: a request that cannot be sent must not keep one.
         request = CheckRequest(source=source, bindings=context.bindings)
+        payload = request.model_dump_json().encode()
         worker = self._acquire()
-        outcome = worker.check(request.model_dump_json().encode(), self.budget)
+        try:
+            outcome = worker.check(payload, self.budget)
+        except BaseException:
+            self._replace(worker)  # its state is unknown: a fresh one takes its place
+            raise
         if isinstance(outcome, CheckReport):
             self._release(worker)
             return outcome

@@ -212,3 +212,4 @@ def _diagnostic(
         line=line, column=column, end_line=end_line, end_column=end_column,
         source_line=line_of(source, line), hint=entry.hint,
     )
+

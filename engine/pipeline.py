@@ -19,7 +19,7 @@ from engine.checkpool import CheckPool, acquire_pool, release_pool
 from engine.checks import CheckSpec, with_skipped
 from engine.diagnostics import Stage
 from engine.errors import SandboxUnavailableError
-from engine.policy.check import check_source_size
+from engine.policy.check import check_source_size, lone_surrogate
 from engine.policy.model import Policy
 from engine.results import CheckReport, RunResult, StageReport, StageStatus
 from engine.stubs import render_prompt_view, render_stubs
@@ -166,6 +166,10 @@ class Engine:
             return CheckReport(ok=False, diagnostics=(too_large,), stages=tuple(with_skipped([
                 StageReport(stage=Stage.PARSE, status=StageStatus.SKIPPED),
                 StageReport(stage=Stage.POLICY, status=StageStatus.FAILED)])))
+        unreadable = lone_surrogate(source)
+        if unreadable is not None:  # not text: no worker could be sent it
+            return CheckReport(ok=False, diagnostics=(unreadable,), stages=tuple(with_skipped([
+                StageReport(stage=Stage.PARSE, status=StageStatus.FAILED)])))
         return self._checks().check(source, context)
 
     def close(self) -> None:

@@ -71,6 +71,30 @@ def check_source_size(source: str, policy: Policy) -> Diagnostic | None:
     )
 
 
+def lone_surrogate(source: str) -> Diagnostic | None:
+    """A lone surrogate (half of a UTF-16 pair, e.g. from bytes decoded with
+    ``surrogateescape``) makes the snippet not text: it cannot be encoded, so it cannot be
+    parsed or sent anywhere. Reported as a syntax error at its position."""
+    try:
+        source.encode("utf-8")
+        return None
+    except UnicodeEncodeError as exc:
+        index = exc.start
+    line = source.count("\n", 0, index) + 1
+    column = index - (source.rfind("\n", 0, index) + 1) + 1
+    entry = codes.get("S001")
+    code_point = f"U+{ord(source[index]):04X}"
+    return Diagnostic(
+        stage=Stage.PARSE, code=entry.code, rule=entry.rule,
+        message=(f"the snippet holds a lone surrogate ({code_point}), which is not text; "
+                 f"remove it, or write it as an escape inside a string "
+                 f"('\\u{ord(source[index]):04x}')"),
+        line=line, column=column,
+        source_line=line_of(source.encode("utf-8", "replace").decode("utf-8"), line),
+        hint=entry.hint,
+    )
+
+
 def check_tree_size(tree: ast.Module, source: str, policy: Policy) -> list[Diagnostic]:
     """Nodes and nesting depth of CPython's tree of the snippet, before any costly analysis.
 

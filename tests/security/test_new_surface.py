@@ -222,3 +222,17 @@ def test_a_session_survives_interrupts_at_any_moment(bare: Engine) -> None:
             timer.join()
         total = session.run("final_answer(n)")
         assert total.ok and 0 <= total.value <= 4
+
+
+def test_a_lone_surrogate_is_a_syntax_error_and_keeps_the_checkers() -> None:
+    engine = Engine(ToolRegistry([add]), "default")
+    try:
+        with engine.session() as session:
+            for _ in range(engine.check_workers + 2):  # more than the pool's workers
+                result = session.run("x = 1  # \ud800")
+                assert codes(result) == ["S001"] and not result.executed
+                assert result.diagnostics[0].column == 10
+                assert "U+D800" in result.diagnostics[0].message
+            assert session.run("final_answer(add(1, 2))").value == 3  # no worker was lost
+    finally:
+        engine.close()
