@@ -11,7 +11,7 @@ shape (``{"id", "schema", "ok", "runs": [...]}``), an agent's answer
 (``codeact.agent/v1``), or, for a line that is not a job or a job whose worker died,
 ``{"id", "line", "ok": false, "error"}``. Lines are written as jobs finish (the order may
 differ) and flushed, so an interrupted batch loses nothing done; ``resume`` skips the jobs
-whose ids the output already holds.
+the output already answers (by line and id).
 """
 
 from __future__ import annotations
@@ -86,8 +86,9 @@ class BatchSummary:
 
 
 def _key(job_id: object, line: int) -> str:
-    """What identifies a job across runs: its id, or for a line without one its number."""
-    return json.dumps(job_id) if job_id is not None else f"line:{line}"
+    """What identifies a job across runs: its line and its id (ids may repeat; a line
+    number alone would match another job if the input changed)."""
+    return f"{line}:{json.dumps(job_id)}"
 
 
 def done_keys(output: Path) -> set[str]:
@@ -95,25 +96,33 @@ def done_keys(output: Path) -> set[str]:
     keys: set[str] = set()
     if not output.exists():
         return keys
-    with output.open(encoding="utf-8") as handle:
+    # A line an interruption cut short may end inside a character: it is not read as JSON
+    # anyway, and that job runs again.
+    with output.open(encoding="utf-8", errors="replace") as handle:
         for text in handle:
             try:
                 record = json.loads(text)
-            except ValueError:
-                continue  # a line cut short by an interruption: that job runs again
-            if isinstance(record, dict) and ("id" in record or "line" in record):
-                keys.add(_key(record.get("id"), record.get("line", 0)))
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(record, dict) and isinstance(record.get("line"), int):
+                keys.add(_key(record.get("id"), record["line"]))
     return keys
 
 
 def read_jobs(path: Path) -> Iterator[tuple[int, BatchJob | dict[str, Any]]]:
     """Each line's number and job, or the error line it gets instead."""
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, 1):
-            if not text.strip():
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
                 continue
             try:
-                data = json.loads(text)
+                data = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                yield number, _error(None, number, f"not UTF-8 text: {exc}")
+                continue
+            except RecursionError:
+                yield number, _error(None, number, "not a job: JSON nested too deeply")
+                continue
             except ValueError as exc:
                 yield number, _error(None, number, f"not JSON: {exc}")
                 continue
@@ -164,7 +173,8 @@ def run_batch(pool: JobPool, source: Path, output: Path, *, resume: bool = False
             ThreadPoolExecutor(concurrency or 2 * pool.size) as executor:
         def emit(record: dict[str, Any], handle: IO[str] = sink) -> None:
             with lock:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                # ASCII: an id or output holding a lone surrogate is still written (escaped).
+                handle.write(json.dumps(record) + "\n")
                 handle.flush()
                 counts["ok" if record.get("ok") else "failed"] += 1
             if on_done is not None:
@@ -201,8 +211,8 @@ def _last_byte(path: Path) -> bytes:
 
 
 def count_jobs(source: Path) -> int:
-    with source.open(encoding="utf-8") as handle:
-        return sum(1 for text in handle if text.strip())
+    with source.open("rb") as handle:
+        return sum(1 for raw in handle if raw.strip())
 
 
 __all__ = [

@@ -179,3 +179,47 @@ def test_cancelling_an_async_run_interrupts_the_snippet() -> None:
         assert asyncio.run(main(engine)) == ["5"]
     finally:
         engine.close()
+
+
+def test_hostile_input_lines_each_get_an_error_line(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"\n".join([
+        b"[" * 100_000,                                            # nested past any parser
+        b'{"id": "bad-utf8", "code": "x = 1"} \xff\xfe',           # not UTF-8
+        b'{"id": "\\ud800", "code": "final_answer(1)"}',           # an id that is not text
+        b'{"id": 7, "code": "x = 1  # \\udc00"}',                  # a snippet that is not text
+        b'{"id": 8, "code": "final_answer(8)"}',
+    ]) + b"\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["batch", str(source), "-o", str(out), "--tools", USERS,
+                                 "--workers", "1"])
+    assert result.exit_code == 1, result.output
+    records = sorted((json.loads(line) for line in out.read_text().splitlines()),
+                     key=lambda r: r["line"])
+    assert [r["line"] for r in records] == [1, 2, 3, 4, 5]  # one line each, none lost
+    assert "nested too deeply" in records[0]["error"]
+    assert "not UTF-8" in records[1]["error"]
+    assert records[2]["id"] == "\ud800" and records[2]["ok"] is True
+    assert records[3]["runs"][0]["diagnostics"][0]["code"] == "S001"
+    assert records[4]["runs"][0]["value"] == 8
+
+
+def test_resume_tells_repeated_ids_apart(tmp_path: Path) -> None:
+    source = write_jobs(tmp_path / "in.jsonl", [
+        json.dumps({"id": 1, "code": "final_answer('first')"}),
+        json.dumps({"id": 1, "code": "final_answer('second')"})])
+    out = tmp_path / "out.jsonl"
+    assert runner.invoke(app, ["batch", str(source), "-o", str(out), "--tools", USERS,
+                               "--workers", "1"]).exit_code == 0
+    first = next(line for line in out.read_text().splitlines() if '"line": 1' in line)
+    out.write_text(first + "\n" + '{"id": 1, "line": 2, "ok": true, "runs": [{"value": "caf'
+                   + "\xc3")  # cut inside a character
+    with out.open("ab") as handle:  # make that last byte a broken UTF-8 sequence
+        handle.write(b"\xc3")
+    result = runner.invoke(app, ["batch", str(source), "-o", str(out), "--tools", USERS,
+                                 "--workers", "1", "--resume"])
+    assert result.exit_code == 0 and "1 already done" in result.output, result.output
+    values = [json.loads(line)["runs"][0]["value"]
+              for line in out.read_text(errors="replace").splitlines()
+              if line.startswith("{") and line.endswith("}")]
+    assert sorted(values) == ["first", "second"]
