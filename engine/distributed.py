@@ -73,6 +73,11 @@ class EngineActor:
     def check(self, key: int, source: str) -> str:
         return str(self.sessions[key].check(source).model_dump_json())
 
+    def interrupt(self, key: int) -> None:
+        session = self.sessions.get(key)
+        if session is not None:
+            session.interrupt()
+
     def close(self, key: int) -> None:
         session = self.sessions.pop(key, None)
         if session is not None:
@@ -131,6 +136,12 @@ class RaySession:
         if self.closed:
             raise RuntimeError("this session is closed")
         return CheckReport.model_validate_json(self._actor.call("check", self._key, source))
+
+    def interrupt(self) -> None:
+        """Stop the snippet this session is running (``R215``; the session is restored)."""
+        if not self.closed:
+            with contextlib.suppress(WorkerLostError, EngineError):
+                self._actor.call("interrupt", self._key)
 
     def close(self) -> None:
         if self.closed:

@@ -190,9 +190,20 @@ class PooledSession:
         return CheckReport.model_validate_json(self._worker.request("check", self._key,
                                                                     source))
 
+    def interrupt(self) -> None:
+        """Stop the snippet this session is running (``R215``; the session is restored)."""
+        if not self.closed:
+            with contextlib.suppress(WorkerLostError, EngineError):
+                self._worker.request("interrupt", self._key)
+
     async def arun(self, source: str) -> RunResult:
-        """``run`` for asyncio code: the event loop goes on while the worker runs it."""
-        return await asyncio.to_thread(self.run, source)
+        """``run`` for asyncio code: the event loop goes on while the worker runs it;
+        cancelling the await interrupts the snippet."""
+        try:
+            return await asyncio.to_thread(self.run, source)
+        except asyncio.CancelledError:
+            self.interrupt()
+            raise
 
     def close(self) -> None:
         if self.closed:
@@ -366,6 +377,11 @@ def _handle(engine: Any, sessions: dict[int, Any], op: str, args: list[Any]) -> 
         return sessions[args[0]].run(args[1]).model_dump_json()
     if op == "check":
         return sessions[args[0]].check(args[1]).model_dump_json()
+    if op == "interrupt":
+        session = sessions.get(args[0])
+        if session is not None:
+            session.interrupt()
+        return None
     if op == "close":
         session = sessions.pop(args[0], None)
         if session is not None:

@@ -223,3 +223,35 @@ def test_resume_tells_repeated_ids_apart(tmp_path: Path) -> None:
               for line in out.read_text(errors="replace").splitlines()
               if line.startswith("{") and line.endswith("}")]
     assert sorted(values) == ["first", "second"]
+
+
+def test_interrupting_a_pooled_run_stops_it_in_its_worker() -> None:
+    import asyncio
+    import threading
+
+    from engine import Policy
+
+    default = Policy.load("default")
+    patient = default.model_copy(update={"limits": default.limits.model_copy(
+        update={"timeout_seconds": 120.0, "cpu_seconds": 120.0})})
+    with EnginePool(USERS, patient, workers=1) as engines, engines.session() as session:
+        assert session.run("kept = 5").ok
+        results: list[object] = []
+        runner_thread = threading.Thread(
+            target=lambda: results.append(session.run("while True:\n    pass")))
+        runner_thread.start()
+        threading.Timer(0.5, session.interrupt).start()
+        runner_thread.join(60)
+        assert results, "the interrupt did not reach the worker"
+        stopped = results[0]
+        assert [d.code for d in stopped.diagnostics][:1] == ["R215"]  # type: ignore[attr-defined]
+
+        async def cancelled() -> object:
+            task = asyncio.ensure_future(session.arun("while True:\n    pass"))
+            await asyncio.sleep(0.5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return (await asyncio.wait_for(session.arun("final_answer(kept)"), 60)).value
+
+        assert asyncio.run(cancelled()) == 5  # within 60 s, not the 120 s limit
