@@ -67,8 +67,9 @@ class EngineActor:
     def open(self, key: int) -> None:
         self.sessions[key] = self.engine.session()
 
-    def run(self, key: int, source: str) -> str:
-        return str(self.sessions[key].run(source).model_dump_json())
+    def run(self, key: int, source: str, interrupts_seen: int | None = None) -> str:
+        session = self.sessions[key]
+        return str(session.run(source, interrupts_seen=interrupts_seen).model_dump_json())
 
     def check(self, key: int, source: str) -> str:
         return str(self.sessions[key].check(source).model_dump_json())
@@ -125,12 +126,16 @@ class RaySession:
         self._actor = actor
         self._key = key
         self._pool = pool
+        self._interrupts = 0
         self.closed = False
 
     def run(self, source: str) -> RunResult:
         if self.closed:
             raise RuntimeError("this session is closed")
-        return RunResult.model_validate_json(self._actor.call("run", self._key, source))
+        # The actor's session counts only our interrupts: one sent after this call, even if
+        # the actor serves it first, stops this run.
+        return RunResult.model_validate_json(
+            self._actor.call("run", self._key, source, self._interrupts))
 
     def check(self, source: str) -> CheckReport:
         if self.closed:
@@ -140,6 +145,7 @@ class RaySession:
     def interrupt(self) -> None:
         """Stop the snippet this session is running (``R215``; the session is restored)."""
         if not self.closed:
+            self._interrupts += 1
             with contextlib.suppress(WorkerLostError, EngineError):
                 self._actor.call("interrupt", self._key)
 

@@ -70,7 +70,7 @@ class Session:
         self._history_bytes = 0
         self._replay_on = True
         self._snippets = 0
-        self._interrupted = False
+        self._interrupts = 0  # how many times interrupt() was called
         self._stray = StrayCalls()
         self.context = SessionContext()
         self.closed = False
@@ -83,13 +83,19 @@ class Session:
     def _spawn(self) -> Runner:
         return self._backend.runner(self._limits)
 
-    def run(self, source: str, *, recorded: Sequence[ToolCall] | None = None) -> RunResult:
+    def run(self, source: str, *, recorded: Sequence[ToolCall] | None = None,
+            interrupts_seen: int | None = None) -> RunResult:
         """Check ``source`` with the session's names, and run it if every stage passes.
 
         With ``recorded`` (the tool calls of an earlier run of the same snippet, as a
         transcript keeps them) no tool is called: each call gets its recorded reply, and a call
         that differs from the record stops the snippet with ``R214``.
+
+        An ``interrupt()`` after this call began stops it; ``interrupts_seen`` (an earlier
+        ``interrupts`` reading) moves that point back to when the caller asked for the run,
+        for a caller whose request and interrupt may arrive in either order (a pool worker).
         """
+        since = self._interrupts if interrupts_seen is None else interrupts_seen
         replay = None
         if recorded is not None:
             replay = [r for r in map(CallRecord.from_public, recorded) if r is not None]
@@ -99,14 +105,13 @@ class Session:
         with self._lock:
             if self.closed:
                 raise RuntimeError("this session is closed")
-            self._interrupted = False
             report = self._check(source, context=self.context)
             if not report.ok:
                 return RunResult(ok=False, executed=False, diagnostics=report.diagnostics,
                                  check=report)
             if self._process is None or not self._process.alive:
                 self._process = self._spawn()
-            if self._interrupted:  # while it was checked, or its process started
+            if self._interrupts != since:  # while it was checked, or its process started
                 return RunResult(ok=False, executed=False, check=report, diagnostics=(
                     *report.diagnostics,
                     _whole(source, "R215", "the snippet was interrupted before it ran")))
@@ -148,10 +153,15 @@ class Session:
         """Stop the snippet this session is running, from another thread or a signal handler
         (the REPL's Ctrl-C). It ends with ``R215``; the session's state is restored as after
         any kill. Nothing happens when no snippet is running."""
-        self._interrupted = True
+        self._interrupts += 1
         process = self._process
         if process is not None and self._lock.locked():
             process.interrupt()
+
+    @property
+    def interrupts(self) -> int:
+        """How many times ``interrupt()`` was called (see ``run(interrupts_seen=...)``)."""
+        return self._interrupts
 
     @property
     def _replayable(self) -> bool:

@@ -361,6 +361,10 @@ def serve(fd: int) -> None:
                 break
             if op == "quit":
                 break
+            if op == "run" and args[0] in sessions:
+                # Read now, in the order requests came: an interrupt sent after this run was
+                # asked for stops it, even if its thread runs before the run's does.
+                args.append(sessions[args[0]].interrupts)
             executor.submit(answer, number, op, args)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
@@ -374,7 +378,8 @@ def _handle(engine: Any, sessions: dict[int, Any], op: str, args: list[Any]) -> 
         sessions[args[0]] = engine.session()
         return None
     if op == "run":
-        return sessions[args[0]].run(args[1]).model_dump_json()
+        seen = args[2] if len(args) > 2 else None
+        return sessions[args[0]].run(args[1], interrupts_seen=seen).model_dump_json()
     if op == "check":
         return sessions[args[0]].check(args[1]).model_dump_json()
     if op == "interrupt":
