@@ -650,8 +650,10 @@ def mcp(
         if workers:
             from engine.workers import EnginePool
 
+            # Each worker keeps one check worker more than a tenant may occupy, as below.
             engines = EnginePool(tools, loaded, workers=workers, isolation=(
-                "unsafe-no-seccomp" if unsafe_no_seccomp else "seccomp"))
+                "unsafe-no-seccomp" if unsafe_no_seccomp else "seccomp"),
+                check_workers=max_concurrent + 1)
         else:
             eng.session().close()  # fail now, clearly, if the sandbox cannot run here
             eng.warm_up(all_workers=True)

@@ -31,7 +31,7 @@ from engine.errors import EngineError
 from engine.pipeline import Isolation
 from engine.policy.model import Policy
 from engine.results import CheckReport, RunResult
-from engine.workers import AgentOutcome, WorkerLostError
+from engine.workers import AgentOutcome, WorkerLostError, default_answer_seconds
 
 #: Calls one actor serves at once (each mostly waits on a check worker or a sandboxed child).
 ACTOR_CONCURRENCY = 16
@@ -95,12 +95,14 @@ class EngineActor:
 
 
 class _Actor:
-    def __init__(self, handle: Any) -> None:
+    def __init__(self, handle: Any, answer_seconds: float | None = None) -> None:
         self.handle = handle
         self.sessions = 0
         self.lost = False
+        self.answer_seconds = answer_seconds
 
     def call(self, method: str, *args: Any, timeout: float | None = None) -> Any:
+        timeout = timeout if timeout is not None else self.answer_seconds
         ray = _ray()
         errors = importlib.import_module("ray.exceptions")
         if self.lost:
@@ -108,9 +110,16 @@ class _Actor:
         try:
             return ray.get(getattr(self.handle, method).remote(*args), timeout=timeout)
         except errors.GetTimeoutError:
-            raise EngineError(f"a Ray actor did not answer {method} within {timeout:g} s; "
-                              f"is there a free CPU for it? free now: "
-                              f"{ray.available_resources().get('CPU', 0):g}") from None
+            if method == "ready":
+                raise EngineError(f"a Ray actor did not start within {timeout:g} s; is there "
+                                  f"a free CPU for it? free now: "
+                                  f"{ray.available_resources().get('CPU', 0):g}") from None
+            # An actor that holds a request this long is stuck: stopped, sessions lost.
+            self.lost = True
+            with contextlib.suppress(Exception):
+                ray.kill(self.handle, no_restart=True)
+            raise WorkerLostError(f"the Ray actor did not answer within {timeout:g} s and "
+                                  "was stopped; its sessions are lost") from None
         except errors.RayActorError as exc:
             self.lost = True
             raise WorkerLostError(f"the Ray actor that held this session died; its sessions "
@@ -212,7 +221,7 @@ class RayPool:
             raise
 
     def _new_actor(self, *, ready: bool = True) -> _Actor:
-        actor = _Actor(self._remote.remote(*self._args))
+        actor = _Actor(self._remote.remote(*self._args), default_answer_seconds(self.policy))
         if ready:
             actor.call("ready", timeout=self._start_timeout)
         return actor

@@ -29,6 +29,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Literal
@@ -41,6 +42,8 @@ from engine.policy.model import Policy
 from engine.results import CheckReport, RunResult
 
 Workers = int | Literal["auto"]
+#: How long a worker may take to start (import the tools, warm its checkers and zygote).
+START_SECONDS = 120.0
 
 
 class WorkerLostError(EngineError):
@@ -55,6 +58,15 @@ class AgentOutcome(BaseModel):
     stop_reason: str
     turns: int
     error: str | None = None
+
+
+def default_answer_seconds(policy: Policy) -> float:
+    """The longest a worker may take to answer one request before it counts as stuck: a
+    snippet's check and run, a restore after a kill (replaying up to 10 s of history, then
+    the snippet's time again), and slow tools (their limit, or ten minutes)."""
+    limits = policy.limits
+    return (limits.check_seconds + 3 * limits.timeout_seconds + 10.0
+            + (limits.tool_timeout_seconds or 600.0) + 60.0)
 
 
 def worker_count(workers: Workers) -> int:
@@ -75,7 +87,8 @@ class _Worker:
     working directory so that it imports the tools as the caller would."""
 
     def __init__(self, tools: str | None, policy: Policy, isolation: Isolation,
-                 check_types: bool) -> None:
+                 check_types: bool, check_workers: int = 2,
+                 answer_seconds: float | None = None) -> None:
         ours, theirs = socket.socketpair()
         path = os.pathsep.join(p or os.getcwd() for p in sys.path)
         try:
@@ -93,13 +106,17 @@ class _Worker:
         self._send_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._waiting: dict[int, Future[Any]] = {}
+        self.answer_seconds = answer_seconds
         with contextlib.suppress(OSError):  # a worker that died at once: wait_ready says so
             self.conn.send((tools, policy.model_dump_json(), policy.source, isolation,
-                            check_types))
+                            check_types, check_workers))
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, timeout: float = START_SECONDS) -> None:
         """Wait for the worker's engine to be warm (workers start side by side)."""
         try:
+            if not self.conn.poll(timeout):
+                self.close()
+                raise EngineError(f"a worker did not start within {timeout:g} s")
             ready: tuple[str, Any] = self.conn.recv()
         except (EOFError, OSError) as exc:
             self.close()
@@ -125,7 +142,15 @@ class _Worker:
                 self._waiting.pop(number, None)
                 self._lose()
                 raise WorkerLostError("the worker that held this session is gone") from None
-        return waiting.result()
+        try:
+            return waiting.result(self.answer_seconds)
+        except FutureTimeout:
+            # A worker that holds a request this long is stuck (stopped, deadlocked): it is
+            # killed, its sessions are lost, and a new one takes its place.
+            self.process.kill()
+            self._lose()
+            raise WorkerLostError(f"the worker did not answer within {self.answer_seconds:g} "
+                                  "s and was stopped; its sessions are lost") from None
 
     def _read_replies(self) -> None:
         while True:
@@ -232,11 +257,14 @@ class EnginePool:
 
     def __init__(self, tools: str | None = None, policy: Policy | str = "default", *,
                  workers: Workers = "auto", isolation: Isolation = "seccomp",
-                 check_types: bool = True) -> None:
+                 check_types: bool = True, check_workers: int = 2,
+                 answer_seconds: float | None = None) -> None:
         self.tools = tools
         self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
         self.isolation = isolation
         self.check_types = check_types
+        self.check_workers = check_workers
+        self.answer_seconds = answer_seconds or default_answer_seconds(self.policy)
         self.size = worker_count(workers)
         self._lock = threading.Lock()
         self._keys = itertools.count(1)
@@ -244,16 +272,19 @@ class EnginePool:
         self._workers: list[_Worker] = []
         try:
             for _ in range(self.size):
-                self._workers.append(_Worker(self.tools, self.policy, self.isolation,
-                                             self.check_types))
+                self._workers.append(self._spawn())
             for worker in self._workers:
                 worker.wait_ready()
         except BaseException:
             self.close()
             raise
 
+    def _spawn(self) -> _Worker:
+        return _Worker(self.tools, self.policy, self.isolation, self.check_types,
+                       self.check_workers, self.answer_seconds)
+
     def _start(self) -> _Worker:
-        worker = _Worker(self.tools, self.policy, self.isolation, self.check_types)
+        worker = self._spawn()
         worker.wait_ready()
         return worker
 
@@ -328,13 +359,14 @@ def serve(fd: int) -> None:
 
     conn = Connection(fd)
     try:
-        tools, policy_json, source, isolation, check_types = conn.recv()
+        tools, policy_json, source, isolation, check_types, check_workers = conn.recv()
     except (EOFError, OSError):
         return
     try:
         policy = Policy.model_validate_json(policy_json).model_copy(update={"source": source})
         registry = load_tools(tools) if tools else ToolRegistry()
-        engine = Engine(registry, policy, isolation=isolation, check_types=check_types)
+        engine = Engine(registry, policy, isolation=isolation, check_types=check_types,
+                        check_workers=check_workers)
         engine.warm_up(all_workers=True)
         engine.session().close()  # fail now, clearly, if the sandbox cannot run here
     except Exception as exc:  # reported to the pool, which raises it where it was created

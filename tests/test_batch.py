@@ -255,3 +255,15 @@ def test_interrupting_a_pooled_run_stops_it_in_its_worker() -> None:
             return (await asyncio.wait_for(session.arun("final_answer(kept)"), 60)).value
 
         assert asyncio.run(cancelled()) == 5  # within 60 s, not the 120 s limit
+
+
+def test_a_stuck_worker_is_stopped_not_waited_for() -> None:
+    with EnginePool(USERS, "default", workers=1, answer_seconds=3) as engines:
+        session = engines.session()
+        assert session.run("x = 1").ok
+        os.kill(session.worker_pid, signal.SIGSTOP)  # stuck: alive, but never answers
+        with pytest.raises(WorkerLostError, match="did not answer within 3 s"):
+            session.run("final_answer(x)")
+        session.close()
+        with engines.session() as fresh:  # a new worker took its place
+            assert fresh.run("final_answer(2)").value == 2
