@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
@@ -143,11 +143,7 @@ class Session:
     async def arun(self, source: str) -> RunResult:
         """``run`` for asyncio code: the snippet runs on a worker thread, the event loop goes
         on; cancelling the await interrupts the snippet (``R215``)."""
-        try:
-            return await asyncio.to_thread(self.run, source)
-        except asyncio.CancelledError:
-            self.interrupt()
-            raise
+        return await run_in_thread(self, source)
 
     def interrupt(self) -> None:
         """Stop the snippet this session is running, from another thread or a signal handler
@@ -228,6 +224,22 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Interruptible(Protocol):
+    def run(self, source: str) -> RunResult: ...
+
+    def interrupt(self) -> None: ...
+
+
+async def run_in_thread(session: Interruptible, source: str) -> RunResult:
+    """``session.run(source)`` on a worker thread, for asyncio code; cancelling the await
+    interrupts the snippet (the thread then ends with it)."""
+    try:
+        return await asyncio.to_thread(session.run, source)
+    except asyncio.CancelledError:
+        session.interrupt()
+        raise
 
 
 def _whole(source: str, code: str, message: str, hint: str | None = None,

@@ -19,7 +19,6 @@ next session starts a new worker in its place.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import os
@@ -40,6 +39,7 @@ from engine.errors import EngineError
 from engine.pipeline import Isolation
 from engine.policy.model import Policy
 from engine.results import CheckReport, RunResult
+from engine.session import Session, run_in_thread
 
 Workers = int | Literal["auto"]
 #: How long a worker may take to start (import the tools, warm its checkers and zygote).
@@ -77,7 +77,30 @@ def worker_count(workers: Workers) -> int:
     return workers
 
 
-class _Worker:
+class Channel:
+    """The host's end of one worker (a process, or a Ray actor): ``request`` sends one
+    request to its ``EngineHost`` and returns the answer, or raises ``WorkerLostError``."""
+
+    def __init__(self) -> None:
+        self.sessions = 0  # sessions pinned to it (the pool's count)
+        self.lost = False
+
+    @property
+    def pid(self) -> int | None:
+        return None
+
+    def start(self, timeout: float = START_SECONDS) -> None:
+        """Wait until the worker's engine is warm (workers start side by side)."""
+        raise NotImplementedError
+
+    def request(self, *message: Any) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class _Worker(Channel):
     """One worker process and the connection to it. Requests are tagged and answered as
     they finish, so a worker serves many sessions at once (its engine has two check workers
     and a sandboxed child per session; its threads mostly wait on them).
@@ -101,8 +124,7 @@ class _Worker:
                 pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=output,
                 env={**os.environ, "PYTHONPATH": path}, cwd=os.getcwd())
         self.conn = Connection(ours.detach())
-        self.sessions = 0
-        self.lost = False
+        super().__init__()
         self._send_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._waiting: dict[int, Future[Any]] = {}
@@ -111,7 +133,11 @@ class _Worker:
             self.conn.send((tools, policy.model_dump_json(), policy.source, isolation,
                             check_types, check_workers))
 
-    def wait_ready(self, timeout: float = START_SECONDS) -> None:
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def start(self, timeout: float = START_SECONDS) -> None:
         """Wait for the worker's engine to be warm (workers start side by side)."""
         try:
             if not self.conn.poll(timeout):
@@ -191,55 +217,57 @@ class _Worker:
 
 
 class PooledSession:
-    """A session held by one worker of an ``EnginePool``; ``run`` as on ``Session``."""
+    """A session held by one worker of a pool; ``run``, ``check``, ``interrupt`` and
+    ``arun`` as on ``Session``."""
 
-    def __init__(self, worker: _Worker, key: int, release: Callable[[_Worker], None]) -> None:
-        self._worker = worker
+    def __init__(self, channel: Channel, key: int, release: Callable[[Channel], None]) -> None:
+        self._channel = channel
         self._key = key
         self._release = release
+        self._interrupts = 0
         self.closed = False
 
     @property
-    def worker_pid(self) -> int:
-        return self._worker.process.pid
+    def worker_pid(self) -> int | None:
+        """The pid of the worker process that holds this session (None for a Ray actor)."""
+        return self._channel.pid
 
     def run(self, source: str) -> RunResult:
         if self.closed:
             raise RuntimeError("this session is closed")
-        return RunResult.model_validate_json(self._worker.request("run", self._key, source))
+        # The worker's session counts only this session's interrupts: one sent after this
+        # call stops this run, even if the worker serves it first.
+        return RunResult.model_validate_json(
+            self._channel.request("run", self._key, source, self._interrupts))
 
     def check(self, source: str) -> CheckReport:
         """Check ``source`` with the names this session holds; nothing runs."""
         if self.closed:
             raise RuntimeError("this session is closed")
-        return CheckReport.model_validate_json(self._worker.request("check", self._key,
-                                                                    source))
+        return CheckReport.model_validate_json(self._channel.request("check", self._key,
+                                                                     source))
 
     def interrupt(self) -> None:
         """Stop the snippet this session is running (``R215``; the session is restored)."""
         if not self.closed:
+            self._interrupts += 1
             with contextlib.suppress(WorkerLostError, EngineError):
-                self._worker.request("interrupt", self._key)
+                self._channel.request("interrupt", self._key)
 
     async def arun(self, source: str) -> RunResult:
-        """``run`` for asyncio code: the event loop goes on while the worker runs it;
-        cancelling the await interrupts the snippet."""
-        try:
-            return await asyncio.to_thread(self.run, source)
-        except asyncio.CancelledError:
-            self.interrupt()
-            raise
+        """``run`` for asyncio code; cancelling the await interrupts the snippet."""
+        return await run_in_thread(self, source)
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         try:
-            self._worker.request("close", self._key)
+            self._channel.request("close", self._key)
         except (WorkerLostError, EngineError):
             pass
         finally:
-            self._release(self._worker)
+            self._release(self._channel)
 
     def __enter__(self) -> PooledSession:
         return self
@@ -248,7 +276,95 @@ class PooledSession:
         self.close()
 
 
-class EnginePool:
+class Pool:
+    """Workers with a warm engine each, and sessions pinned to them: what ``EnginePool``
+    (processes on this machine) and ``RayPool`` (actors of a cluster) share. A lost worker
+    is replaced when the next session is placed."""
+
+    def __init__(self, tools: str | None, policy: Policy | str) -> None:
+        self.tools = tools
+        self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
+        self.size = 0
+        self.start_timeout = START_SECONDS
+        self._lock = threading.Lock()
+        self._keys = itertools.count(1)
+        self._closed = False
+        self._channels: list[Channel] = []
+
+    def _new_channel(self) -> Channel:
+        """A worker being started (``start`` waits for it)."""
+        raise NotImplementedError
+
+    def _start_all(self, size: int) -> None:
+        self.size = size
+        try:
+            self._channels = [self._new_channel() for _ in range(size)]
+            for channel in self._channels:  # they start side by side
+                channel.start(self.start_timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def _pick(self) -> Channel:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this pool is closed")
+            for index, channel in enumerate(self._channels):
+                if channel.lost:  # a new worker takes a dead one's place
+                    channel.close()
+                    fresh = self._new_channel()
+                    fresh.start(self.start_timeout)
+                    self._channels[index] = fresh
+            chosen = min(self._channels, key=lambda c: c.sessions)
+            chosen.sessions += 1
+            return chosen
+
+    def _release(self, channel: Channel) -> None:
+        with self._lock:
+            channel.sessions -= 1
+
+    def session(self) -> PooledSession:
+        """A new session on the worker with the fewest sessions."""
+        channel = self._pick()
+        key = next(self._keys)
+        try:
+            channel.request("open", key)
+        except BaseException:
+            self._release(channel)
+            raise
+        return PooledSession(channel, key, self._release)
+
+    def run(self, source: str) -> RunResult:
+        """Check and run one snippet in a fresh session."""
+        with self.session() as session:
+            return session.run(source)
+
+    def agent(self, task: str, *, model: str, max_turns: int = 10,
+              host: str | None = None) -> AgentOutcome:
+        """Solve ``task`` with a CodeAct agent on a local Ollama model, in one worker."""
+        channel = self._pick()
+        try:
+            return AgentOutcome.model_validate_json(
+                channel.request("agent", task, model, max_turns, host))
+        finally:
+            self._release(channel)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            channels, self._channels = self._channels, []
+        for channel in channels:
+            channel.close()
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class EnginePool(Pool):
     """N worker processes with a warm engine each; sessions are pinned to one worker.
 
     ``tools`` is a module spec (``module``, ``module:ATTR`` or a ``.py`` file) that each
@@ -259,90 +375,19 @@ class EnginePool:
                  workers: Workers = "auto", isolation: Isolation = "seccomp",
                  check_types: bool = True, check_workers: int = 2,
                  answer_seconds: float | None = None) -> None:
-        self.tools = tools
-        self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
+        super().__init__(tools, policy)
         self.isolation = isolation
         self.check_types = check_types
         self.check_workers = check_workers
         self.answer_seconds = answer_seconds or default_answer_seconds(self.policy)
-        self.size = worker_count(workers)
-        self._lock = threading.Lock()
-        self._keys = itertools.count(1)
-        self._closed = False
-        self._workers: list[_Worker] = []
-        try:
-            for _ in range(self.size):
-                self._workers.append(self._spawn())
-            for worker in self._workers:
-                worker.wait_ready()
-        except BaseException:
-            self.close()
-            raise
+        self._start_all(worker_count(workers))
 
-    def _spawn(self) -> _Worker:
+    def _new_channel(self) -> _Worker:
         return _Worker(self.tools, self.policy, self.isolation, self.check_types,
                        self.check_workers, self.answer_seconds)
 
-    def _start(self) -> _Worker:
-        worker = self._spawn()
-        worker.wait_ready()
-        return worker
-
-    def _pick(self) -> _Worker:
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("this pool is closed")
-            for index, worker in enumerate(self._workers):
-                if worker.lost:  # a new worker takes a dead one's place
-                    worker.close()
-                    self._workers[index] = self._start()
-            worker = min(self._workers, key=lambda w: w.sessions)
-            worker.sessions += 1
-            return worker
-
-    def _release(self, worker: _Worker) -> None:
-        with self._lock:
-            worker.sessions -= 1
-
-    def session(self) -> PooledSession:
-        """A new session on the worker with the fewest sessions."""
-        worker = self._pick()
-        key = next(self._keys)
-        try:
-            worker.request("open", key)
-        except BaseException:
-            self._release(worker)
-            raise
-        return PooledSession(worker, key, self._release)
-
-    def run(self, source: str) -> RunResult:
-        """Check and run one snippet in a fresh session."""
-        with self.session() as session:
-            return session.run(source)
-
-    def agent(self, task: str, *, model: str, max_turns: int = 10,
-              host: str | None = None) -> AgentOutcome:
-        """Solve ``task`` with a CodeAct agent on a local Ollama model, in one worker."""
-        worker = self._pick()
-        try:
-            return AgentOutcome.model_validate_json(
-                worker.request("agent", task, model, max_turns, host))
-        finally:
-            self._release(worker)
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            workers, self._workers = self._workers, []
-        for worker in workers:
-            worker.close()
-
     def __enter__(self) -> EnginePool:
         return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
 
 
 _BOOTSTRAP = "import sys; from engine.workers import serve; serve(int(sys.argv[1]))"
@@ -351,34 +396,88 @@ _BOOTSTRAP = "import sys; from engine.workers import serve; serve(int(sys.argv[1
 REQUESTS_AT_ONCE = 16
 
 
+class EngineHost:
+    """The worker's side: a warm engine and the sessions pinned to it. A pool worker
+    serves requests to it (``serve``); a Ray actor is one (``engine.distributed``)."""
+
+    #: The requests a pool may send: the methods below, nothing else.
+    REQUESTS = frozenset({"ready", "open", "run", "check", "interrupt", "close", "agent"})
+
+    def __init__(self, tools: str | None, policy_json: str, source: str,
+                 isolation: Isolation, check_types: bool, check_workers: int = 2) -> None:
+        from engine.pipeline import Engine
+        from engine.tools import ToolRegistry, load_tools
+
+        policy = Policy.model_validate_json(policy_json).model_copy(update={"source": source})
+        registry = load_tools(tools) if tools else ToolRegistry()
+        self.engine = Engine(registry, policy, isolation=isolation, check_types=check_types,
+                             check_workers=check_workers)
+        try:
+            self.engine.warm_up(all_workers=True)
+            self.engine.session().close()  # fail now, clearly, if the sandbox cannot run
+        except BaseException:
+            self.engine.close()
+            raise
+        self.sessions: dict[int, Session] = {}
+
+    def ready(self) -> int:
+        return os.getpid()
+
+    def open(self, key: int) -> None:
+        self.sessions[key] = self.engine.session()
+
+    def run(self, key: int, source: str, interrupts_seen: int | None = None) -> str:
+        result = self.sessions[key].run(source, interrupts_seen=interrupts_seen)
+        return result.model_dump_json()
+
+    def check(self, key: int, source: str) -> str:
+        return self.sessions[key].check(source).model_dump_json()
+
+    def interrupt(self, key: int) -> None:
+        session = self.sessions.get(key)
+        if session is not None:
+            session.interrupt()
+
+    def close(self, key: int) -> None:
+        session = self.sessions.pop(key, None)
+        if session is not None:
+            session.close()
+
+    def agent(self, task: str, model: str, max_turns: int, host: str | None) -> str:
+        from engine.agent import CodeActAgent, OllamaModel
+
+        answer = CodeActAgent(self.engine, OllamaModel(model, host=host),
+                              max_turns=max_turns).run(task)
+        return AgentOutcome(ok=answer.stop_reason in ("final_answer", "answered"),
+                            value=answer.value, stop_reason=answer.stop_reason,
+                            turns=answer.turns, error=answer.error).model_dump_json()
+
+    def shutdown(self) -> None:
+        for session in list(self.sessions.values()):
+            session.close()
+        self.engine.close()
+
+
 def serve(fd: int) -> None:
     """A worker's loop: build the engine once, then answer requests until told to quit."""
-    from engine.pipeline import Engine
-    from engine.session import Session
-    from engine.tools import ToolRegistry, load_tools
-
     conn = Connection(fd)
     try:
-        tools, policy_json, source, isolation, check_types, check_workers = conn.recv()
+        settings = conn.recv()
     except (EOFError, OSError):
         return
     try:
-        policy = Policy.model_validate_json(policy_json).model_copy(update={"source": source})
-        registry = load_tools(tools) if tools else ToolRegistry()
-        engine = Engine(registry, policy, isolation=isolation, check_types=check_types,
-                        check_workers=check_workers)
-        engine.warm_up(all_workers=True)
-        engine.session().close()  # fail now, clearly, if the sandbox cannot run here
+        host = EngineHost(*settings)
     except Exception as exc:  # reported to the pool, which raises it where it was created
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", os.getpid()))
-    sessions: dict[int, Session] = {}
     send_lock = threading.Lock()
 
     def answer(number: int, op: str, args: list[Any]) -> None:
         try:
-            reply: tuple[int, str, Any] = (number, "ok", _handle(engine, sessions, op, args))
+            if op not in EngineHost.REQUESTS:
+                raise ValueError(f"unknown request {op!r}")
+            reply: tuple[int, str, Any] = (number, "ok", getattr(host, op)(*args))
         except Exception as exc:
             reply = (number, "error", f"{type(exc).__name__}: {exc}")
         with send_lock, contextlib.suppress(OSError, ValueError):
@@ -393,48 +492,11 @@ def serve(fd: int) -> None:
                 break
             if op == "quit":
                 break
-            if op == "run" and args[0] in sessions:
-                # Read now, in the order requests came: an interrupt sent after this run was
-                # asked for stops it, even if its thread runs before the run's does.
-                args.append(sessions[args[0]].interrupts)
             executor.submit(answer, number, op, args)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
-        for session in list(sessions.values()):
-            session.close()
-        engine.close()
+        host.shutdown()
 
 
-def _handle(engine: Any, sessions: dict[int, Any], op: str, args: list[Any]) -> Any:
-    if op == "open":
-        sessions[args[0]] = engine.session()
-        return None
-    if op == "run":
-        seen = args[2] if len(args) > 2 else None
-        return sessions[args[0]].run(args[1], interrupts_seen=seen).model_dump_json()
-    if op == "check":
-        return sessions[args[0]].check(args[1]).model_dump_json()
-    if op == "interrupt":
-        session = sessions.get(args[0])
-        if session is not None:
-            session.interrupt()
-        return None
-    if op == "close":
-        session = sessions.pop(args[0], None)
-        if session is not None:
-            session.close()
-        return None
-    if op == "agent":
-        from engine.agent import CodeActAgent, OllamaModel
-
-        task, model, max_turns, host = args
-        answer = CodeActAgent(engine, OllamaModel(model, host=host),
-                              max_turns=max_turns).run(task)
-        return AgentOutcome(ok=answer.stop_reason in ("final_answer", "answered"),
-                            value=answer.value, stop_reason=answer.stop_reason,
-                            turns=answer.turns, error=answer.error).model_dump_json()
-    raise ValueError(f"unknown request {op!r}")
-
-
-__all__ = ["AgentOutcome", "EnginePool", "PooledSession", "WorkerLostError", "serve",
-           "worker_count"]
+__all__ = ["AgentOutcome", "Channel", "EngineHost", "EnginePool", "Pool", "PooledSession",
+           "WorkerLostError", "serve", "worker_count"]
