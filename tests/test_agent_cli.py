@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -149,6 +150,14 @@ def record_run(transcript: Path, script: list[str], task: str = "deactivate") ->
     assert result.exit_code in (0, 1), result.output
 
 
+def edit_first_turn(transcript: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    lines = transcript.read_text().splitlines()
+    turn = json.loads(lines[1])
+    edit(turn)
+    lines[1] = json.dumps(turn)
+    transcript.write_text("\n".join(lines) + "\n")
+
+
 def test_replay_calls_no_tool_unless_live(tmp_path: Path) -> None:
     transcript = tmp_path / "run.jsonl"
     record_run(transcript, DEACTIVATE)
@@ -167,13 +176,12 @@ def test_replay_stops_a_snippet_whose_calls_differ_from_the_record(tmp_path: Pat
     transcript = tmp_path / "run.jsonl"
     record_run(transcript, DEACTIVATE)
     users.reset()
-    lines = transcript.read_text().splitlines()
-    turn = json.loads(lines[1])
-    first_deactivate = turn["tool_calls"][1]
-    assert first_deactivate["tool"] == "deactivate"
-    first_deactivate["arguments"] = "[[999999], {}]"
-    lines[1] = json.dumps(turn)
-    transcript.write_text("\n".join(lines) + "\n")
+    def forge(turn: dict[str, Any]) -> None:
+        first_deactivate = turn["tool_calls"][1]
+        assert first_deactivate["tool"] == "deactivate"
+        first_deactivate["arguments"] = "[[999999], {}]"
+
+    edit_first_turn(transcript, forge)
     replayed = runner.invoke(app, ["replay", str(transcript)])
     assert replayed.exit_code == 1, replayed.output
     assert "diverged" in replayed.output and "999999" in replayed.output
@@ -184,12 +192,11 @@ def test_replay_of_a_transcript_without_tool_results_says_to_use_live(tmp_path: 
     transcript = tmp_path / "old.jsonl"
     record_run(transcript, DEACTIVATE)
     users.reset()
-    lines = transcript.read_text().splitlines()
-    turn = json.loads(lines[1])
-    for call in turn["tool_calls"]:  # as transcripts before tool results were kept
-        del call["arguments"], call["reply"], call["status"]
-    lines[1] = json.dumps(turn)
-    transcript.write_text("\n".join(lines) + "\n")
+    def strip(turn: dict[str, Any]) -> None:
+        for call in turn["tool_calls"]:  # as transcripts before tool results were kept
+            del call["arguments"], call["reply"], call["status"]
+
+    edit_first_turn(transcript, strip)
     replayed = runner.invoke(app, ["replay", str(transcript)])
     assert replayed.exit_code == 1
     assert "not replayed" in replayed.output and "--live" in replayed.output

@@ -174,9 +174,14 @@ def test_cancelling_an_async_run_interrupts_the_snippet() -> None:
             after = await session.arun("final_answer(kept)")
             return [str(after.value)]
 
-    engine = Engine([], "default")
+    from engine import Policy
+
+    default = Policy.load("default")
+    patient = default.model_copy(update={"limits": default.limits.model_copy(
+        update={"timeout_seconds": 120.0, "cpu_seconds": 120.0})})
+    engine = Engine([], patient)  # without the interrupt the loop would run for 120 s
     try:
-        assert asyncio.run(main(engine)) == ["5"]
+        assert asyncio.run(asyncio.wait_for(main(engine), 60)) == ["5"]
     finally:
         engine.close()
 
