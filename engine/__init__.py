@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.async_engine import AsyncEngine, AsyncSession
     from engine.codes import CATALOG, Code
     from engine.diagnostics import Diagnostic, Severity, Stage
     from engine.errors import (
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "AsyncEngine": "engine.async_engine",
+    "AsyncSession": "engine.async_engine",
     "CATALOG": "engine.codes",
     "Code": "engine.codes",
     "Diagnostic": "engine.diagnostics",
@@ -73,6 +76,8 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "CATALOG",
+    "AsyncEngine",
+    "AsyncSession",
     "Binding",
     "CheckReport",
     "CheckerUnavailableError",

@@ -23,6 +23,7 @@ import threading
 import time
 import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -36,6 +37,7 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.agent.feedback import check_observation, observation
+from engine.async_engine import AsyncSession
 from engine.diagnostics import Diagnostic
 from engine.policy.prompt import render_prompt_rules
 from engine.results import AnswerValue, RunResult
@@ -102,6 +104,10 @@ class QuotaError(Exception):
 KEY_PREFIX = "key-"
 
 
+#: Snippets the server runs at once across all tenants; more wait for a thread.
+MAX_THREADS = 256
+
+
 class SessionPool:
     """Sessions by (tenant, name), each tenant within its own quota, reaped when idle.
 
@@ -122,6 +128,9 @@ class SessionPool:
         self._clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[tuple[str, str], tuple[HostedSession, float]] = {}
+        # Threads for the snippets running at once, across tenants (each tenant within its
+        # max_concurrent); created as needed.
+        self.executor = ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="codeact-mcp")
         self._stop = threading.Event()
         self._reaper = threading.Thread(target=self._reap_forever, name="codeact-reaper",
                                         daemon=True)
@@ -210,6 +219,7 @@ class SessionPool:
             self._sessions.clear()
         for session in sessions:
             session.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 class _Pending:
@@ -320,13 +330,15 @@ def build_server(engine: Engine, *, idle_seconds: float = 600.0,
     )
 
     async def in_session(ctx: Context[Any, Any], session: str,
-                         work: Callable[[HostedSession], _T]) -> _T:
-        """``work`` on the caller's session, within the caller's quota, off the event loop."""
+                         work: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
+        """``work`` on the caller's session, within the caller's quota, off the event loop.
+        A cancelled call (the client's ``notifications/cancelled``) interrupts its snippet
+        and keeps the caller's slot until the snippet has stopped."""
         tenant = tenant_of(ctx)
         try:
             async with gate.slot(tenant):
                 target = await anyio.to_thread.run_sync(pool.get, tenant, session)
-                done = await anyio.to_thread.run_sync(work, target)
+                done = await work(AsyncSession(target, pool.executor))
         except QuotaError as exc:
             raise ToolError(str(exc)) from None
         except RuntimeError as exc:  # the session was closed under the call

@@ -14,7 +14,6 @@ What happens when a snippet fails (the choice is documented in SECURITY.md):
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
 from engine.execution import Backend, Executed, Outcome, Reported, ReportedError, Runner
+from engine.offload import interruptible
 from engine.policy.model import Limits
 from engine.results import CheckReport, RunResult, ToolCall, Usage
 from engine.sandbox.broker import CallRecord, StrayCalls, ToolBroker
@@ -233,13 +233,10 @@ class Interruptible(Protocol):
 
 
 async def run_in_thread(session: Interruptible, source: str) -> RunResult:
-    """``session.run(source)`` on a worker thread, for asyncio code; cancelling the await
-    interrupts the snippet (the thread then ends with it)."""
-    try:
-        return await asyncio.to_thread(session.run, source)
-    except asyncio.CancelledError:
-        session.interrupt()
-        raise
+    """``session.run(source)`` on a thread of asyncio's default executor; cancelling the
+    await interrupts the snippet and returns once it has stopped. (``AsyncEngine`` runs on
+    an executor of its own, sized for the snippets it runs at once.)"""
+    return await interruptible(lambda: session.run(source), session.interrupt)
 
 
 def _whole(source: str, code: str, message: str, hint: str | None = None,

@@ -3,6 +3,7 @@ each driven by a scripted model, no network."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import warnings
 from typing import Any
@@ -215,7 +216,6 @@ def test_smolagents_plain_code_agent_refuses_a_wildcard_before_any_code_runs() -
 
 
 def test_langgraph_async_graph_runs_through_the_engine() -> None:
-    import asyncio
 
     CALLS.clear()
     model = GenericFakeChatModel(messages=iter([
@@ -261,3 +261,39 @@ def test_langgraph_async_graph_runs_through_the_engine() -> None:
         assert during and during[0] > 0  # the loop was not blocked by the snippet
     finally:
         evaluate.close()
+
+
+def test_langgraph_cancelled_aeval_interrupts_the_snippet() -> None:
+    """A graph run cancelled (or timed out) while its code node runs stops the snippet; the
+    conversation's session is restored and answers the next call at once."""
+    evaluate = CodeActEval(policy="default")
+
+    def count() -> int:
+        """How many calls so far."""
+        CALLS.append(len(CALLS))
+        return len(CALLS)
+
+    async def main() -> tuple[str, int]:
+        tools = {"count": count}
+        await evaluate.aeval("kept = 5", dict(tools))
+        running = asyncio.ensure_future(evaluate.aeval("while True:\n    count()", dict(tools)))
+        while not CALLS:
+            await asyncio.sleep(0.01)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        stopped_at = len(CALLS)
+        await asyncio.sleep(0.3)
+        assert len(CALLS) == stopped_at  # nothing ran after the cancelled await ended
+        output, _ = await evaluate.aeval("print(kept)", dict(tools))
+        session = evaluate.sandbox.session
+        assert session is not None
+        return output, session.interrupts
+
+    CALLS.clear()
+    try:
+        output, interrupts = asyncio.run(main())
+        assert output.startswith("5\n") and interrupts == 1
+    finally:
+        evaluate.close()
+        CALLS.clear()

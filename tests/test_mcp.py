@@ -422,3 +422,34 @@ def test_tools_that_print_at_import_do_not_corrupt_stdio(tmp_path: Path) -> None
         server.kill()
         _, errors = server.communicate(timeout=30)
     assert "loading the noisy toolset..." in errors
+
+
+def test_a_cancelled_call_interrupts_its_snippet() -> None:
+    """A client that gives up on a call (its read timeout sends notifications/cancelled)
+    stops the snippet: the session is restored at once, not after the snippet's time limit."""
+    default = Policy.load("default")
+    patient = default.model_copy(update={"limits": default.limits.model_copy(
+        update={"timeout_seconds": 120.0, "cpu_seconds": 120.0})})
+    engine = Engine(load_tools("examples.toolsets.users"), patient)
+    server, pool = build_server(engine)
+    app = http_app(server, host="127.0.0.1", token=TOKEN)
+    try:
+        with serve_on_loopback(app) as base:
+            async def main() -> None:
+                async with http_session(f"{base}/mcp") as session:
+                    await session.call_tool("run", {"code": "kept = 5", "session": "s"})
+                    with pytest.raises(Exception, match=r"(?i)timed? ?out"):
+                        await session.call_tool("run", {"code": "while True:\n    pass",
+                                                        "session": "s"},
+                                                read_timeout_seconds=1.0)
+                    with anyio.fail_after(60):  # not the 120 s limit
+                        after = await session.call_tool("run", {"code": "print(kept)",
+                                                                "session": "s"})
+                    assert structured(after)["stdout"] == "5\n"
+
+            anyio.run(main)
+            hosted = pool.get("default", "s")  # the tenant of TOKEN
+            assert hosted.interrupts == 1  # type: ignore[union-attr]
+    finally:
+        pool.close_all()
+        engine.close()

@@ -22,7 +22,6 @@ A failed snippet returns the engine's structured feedback as the output.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -38,6 +37,7 @@ from engine.adapters._bridge import (
 )
 from engine.agent.feedback import observation, truncate
 from engine.diagnostics import Severity
+from engine.offload import interruptible
 from engine.pipeline import Isolation
 from engine.policy.model import Policy
 from engine.results import RunResult
@@ -148,8 +148,14 @@ class CodeActEval:
     async def aeval(self, code: str, _locals: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The same as a coroutine, for a graph driven by ``ainvoke``/``astream``: pass
         ``eval_fn=evaluate.aeval`` (langgraph-codeact makes an async node of a coroutine
-        function). The snippet runs on a worker thread; the event loop goes on."""
-        return await asyncio.to_thread(self, code, _locals)
+        function). The snippet runs on a worker thread; the event loop goes on. Cancelling
+        the node (a graph run cancelled or timed out) interrupts the snippet."""
+        return await interruptible(lambda: self(code, _locals), self._interrupt)
+
+    def _interrupt(self) -> None:
+        session = self.sandbox.session
+        if session is not None:
+            session.interrupt()
 
     def __call__(self, code: str, _locals: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         tools = {k: v for k, v in _locals.items() if callable(v) and not isinstance(v, type)}
