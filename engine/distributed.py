@@ -49,6 +49,26 @@ def _ray() -> Any:
                           "pip install -e '.[ray]'") from None
 
 
+def connect(address: str = "local") -> bool:
+    """Join the Ray cluster at ``address`` (``"local"`` starts one on this machine, ``"auto"``
+    finds a running one); True when this call initialised Ray (the caller shuts it down),
+    False when Ray was already initialised in this process (that instance is used as it is).
+    Actors import modules as this process would: same ``sys.path``, same directory."""
+    ray = _ray()
+    if ray.is_initialized():
+        return False
+    path = os.pathsep.join(p or os.getcwd() for p in sys.path)
+    env = {"env_vars": {"PYTHONPATH": path}}
+    try:
+        if address == "local":
+            ray.init(include_dashboard=False, log_to_driver=False, runtime_env=env)
+        else:
+            ray.init(address=address, log_to_driver=False, runtime_env=env)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        raise EngineError(f"cannot reach a Ray cluster at {address!r}: {exc}") from None
+    return True
+
+
 class _Actor(Channel):
     """The host's end of one Ray actor (an ``EngineHost``)."""
 
@@ -107,20 +127,7 @@ class RayPool(Pool):
         self.start_timeout = start_timeout
         self._args = (tools, self.policy.model_dump_json(), self.policy.source, isolation,
                       check_types)
-        self._owns_ray = False
-        if not ray.is_initialized():
-            # The actors import the tools as this process would: same path, same directory.
-            path = os.pathsep.join(p or os.getcwd() for p in sys.path)
-            env = {"env_vars": {"PYTHONPATH": path}}
-            try:
-                if address == "local":
-                    ray.init(include_dashboard=False, log_to_driver=False, runtime_env=env)
-                else:
-                    ray.init(address=address, log_to_driver=False, runtime_env=env)
-            except (ConnectionError, ValueError, RuntimeError) as exc:
-                raise EngineError(f"cannot reach a Ray cluster at {address!r}: {exc}") \
-                    from None
-            self._owns_ray = True
+        self._owns_ray = connect(address)
         self._remote = ray.remote(max_concurrency=ACTOR_CONCURRENCY, num_cpus=1)(EngineHost)
         self._start_all(workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
 
@@ -137,4 +144,4 @@ class RayPool(Pool):
         return self
 
 
-__all__ = ["ACTOR_CONCURRENCY", "RayPool"]
+__all__ = ["ACTOR_CONCURRENCY", "RayPool", "connect"]

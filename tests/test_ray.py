@@ -91,3 +91,28 @@ def test_batch_on_ray_answers_every_line_and_resumes(cluster: None, tmp_path: Pa
     assert "5 already done" in again.output, again.output
     ids = [json.loads(line).get("id") for line in out.read_text().splitlines()]
     assert sorted(map(str, ids)) == sorted(map(str, [*range(12), "session", None]))
+
+
+def test_agent_task_suite_fans_out_over_actors(cluster: None, tmp_path: Path) -> None:
+    """benchmarks/agent_tasks/run.py --ray: the scripted suite on two actors scores as it does
+    in this process (each actor answers from a loopback model server of its own), and the
+    transcripts come back to this machine."""
+    from benchmarks.agent_tasks.run import run_suite, scripted_replies
+    from benchmarks.agent_tasks.tasks import TASKS
+
+    # Tasks that change the users' state next to ones that read it: whichever actor runs a
+    # task, it starts from the toolset's initial state.
+    tasks = [t for t in TASKS if t.toolset.endswith("users")][:6]
+    modes = ["codeact-structured", "json"]
+    local = run_suite(tasks, modes, script_for=scripted_replies)
+    fanned = run_suite(tasks, modes, script_for=scripted_replies, transcripts=tmp_path,
+                       ray_address="local", actors=2)
+
+    def essence(scores: list[Any]) -> list[tuple[Any, ...]]:
+        return [(s.task, s.mode, s.success, s.answer, s.expected, s.turns, s.fixed_after)
+                for s in scores]
+
+    assert essence(fanned) == essence(local)
+    assert all(s.success for s in fanned)
+    assert len(list(tmp_path.glob("*/*.jsonl"))) == len(tasks) * len(modes)
+    assert ray.is_initialized()  # the module's cluster was joined, not shut down

@@ -20,6 +20,7 @@ import json
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -90,46 +91,134 @@ def scripted_replies(task: Task, index: int, mode: str) -> list[str | Reply]:
     return script
 
 
+class SuiteRunner:
+    """Scores one task in one mode at a time, with a warm engine per toolset and, when
+    scripted, a loopback Ollama-API server of its own: what one process (or one Ray actor)
+    holds. Tasks are named by id, so a Ray actor finds them in its own import of the suite,
+    and their toolsets' state is this process's."""
+
+    def __init__(self, *, script_for: Callable[[Task, int, str], list[str | Reply]] | None,
+                 model_name: str = DEFAULT_MODEL, host: str | None = None,
+                 options: dict[str, Any] | None = None, max_turns: int = 6,
+                 tasks: Sequence[Task] | None = None) -> None:
+        self.script_for = script_for
+        self.model_name = model_name
+        self.host = host
+        self.options = options or {}
+        self.max_turns = max_turns
+        self.tasks = {t.id: t for t in (tasks if tasks is not None else _all_tasks())}
+        self.engines: dict[str, Engine] = {}
+        self.server = FakeOllama().start() if script_for is not None else None
+
+    def score(self, task_id: str, index: int, mode: str,
+              keep_transcript: bool = True) -> tuple[RunScore, str | None]:
+        """The score of one run and its transcript (JSON lines)."""
+        task = self.tasks[task_id]
+        engine = self.engines.get(task.toolset)
+        if engine is None:
+            engine = self.engines[task.toolset] = Engine(load_tools(task.toolset), "default")
+        if task.reset is not None:
+            task.reset()
+        expected = task.reference()
+        if task.reset is not None:
+            task.reset()
+        if self.server is not None and self.script_for is not None:
+            self.server.load(self.script_for(task, index, mode))
+        model = OllamaModel(self.model_name, host=self.server.url if self.server else self.host,
+                            options=self.options)
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "transcript.jsonl" if keep_transcript else None
+            try:
+                score = _run_one(task, mode, engine, model, expected, self.max_turns, path)
+            finally:
+                # What this task changed is not seen by the next one (whichever process
+                # runs it): every task starts from its toolset's initial state.
+                if task.reset is not None:
+                    task.reset()
+            text = path.read_text() if path is not None and path.exists() else None
+        return score, text
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        for engine in self.engines.values():
+            engine.close()
+
+
+def _all_tasks() -> Sequence[Task]:
+    from benchmarks.agent_tasks.tasks import TASKS
+
+    return TASKS
+
+
+def _save_transcript(transcripts: Path | None, score: RunScore, text: str | None) -> None:
+    if transcripts is None or text is None:
+        return
+    (transcripts / score.mode).mkdir(parents=True, exist_ok=True)
+    (transcripts / score.mode / f"{score.task}.jsonl").write_text(text)
+
+
 def run_suite(tasks: Sequence[Task], modes: Sequence[str], *,
               script_for: Callable[[Task, int, str], list[str | Reply]] | None = None,
               model_name: str = DEFAULT_MODEL, host: str | None = None,
               options: dict[str, Any] | None = None, max_turns: int = 6,
               transcripts: Path | None = None,
-              progress: Callable[[RunScore], None] | None = None) -> list[RunScore]:
-    """Every task in every mode; without ``script_for``, a real model at ``host``."""
-    engines: dict[str, Engine] = {}
+              progress: Callable[[RunScore], None] | None = None,
+              ray_address: str | None = None, actors: int = 0) -> list[RunScore]:
+    """Every task in every mode; without ``script_for``, a real model at ``host``. With
+    ``ray_address`` the runs fan out over ``actors`` Ray actors (default: one per CPU of the
+    cluster), each holding warm engines, as ``codeact batch --ray`` does; scores come back in
+    the same order as a run in this process."""
+    jobs = [(task.id, index, mode) for mode in modes for index, task in enumerate(tasks)]
     scores: list[RunScore] = []
-    server = FakeOllama().start() if script_for is not None else None
-    try:
-        for mode in modes:
-            for index, task in enumerate(tasks):
-                engine = engines.get(task.toolset)
-                if engine is None:
-                    engine = engines[task.toolset] = Engine(load_tools(task.toolset), "default")
-                if task.reset is not None:
-                    task.reset()
-                expected = task.reference()
-                if task.reset is not None:
-                    task.reset()
-                path = None
-                if transcripts is not None:
-                    (transcripts / mode).mkdir(parents=True, exist_ok=True)
-                    path = transcripts / mode / f"{task.id}.jsonl"
-                    path.unlink(missing_ok=True)
-                if server is not None and script_for is not None:
-                    server.load(script_for(task, index, mode))
-                model = OllamaModel(model_name, host=server.url if server else host,
-                                    options=options or {})
-                score = _run_one(task, mode, engine, model, expected, max_turns, path)
+    if ray_address is None:
+        runner = SuiteRunner(script_for=script_for, model_name=model_name, host=host,
+                             options=options, max_turns=max_turns, tasks=tasks)
+        try:
+            for job in jobs:
+                score, text = runner.score(*job, keep_transcript=transcripts is not None)
+                _save_transcript(transcripts, score, text)
                 scores.append(score)
                 if progress is not None:
                     progress(score)
+        finally:
+            runner.close()
+        return scores
+    return _run_on_ray(jobs, ray_address, actors, transcripts, progress,
+                       dict(script_for=script_for, model_name=model_name, host=host,
+                            options=options, max_turns=max_turns))
+
+
+def _run_on_ray(jobs: list[tuple[str, int, str]], address: str, actors: int,
+                transcripts: Path | None, progress: Callable[[RunScore], None] | None,
+                settings: dict[str, Any]) -> list[RunScore]:
+    import ray
+    from ray.util import ActorPool
+
+    from engine.distributed import connect
+
+    owns = connect(address)
+    try:
+        size = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        remote = ray.remote(num_cpus=1)(SuiteRunner)
+        handles = [remote.remote(**settings) for _ in range(min(size, len(jobs)) or 1)]
+        pool = ActorPool(handles)
+        order = {(task_id, mode): n for n, (task_id, _, mode) in enumerate(jobs)}
+        scored: list[RunScore] = []
+        keep = transcripts is not None
+        for score, text in pool.map_unordered(
+                lambda actor, job: actor.score.remote(*job, keep_transcript=keep), jobs):
+            _save_transcript(transcripts, score, text)
+            scored.append(score)
+            if progress is not None:
+                progress(score)
+        for handle in handles:
+            ray.get(handle.close.remote())
+            ray.kill(handle)
+        return sorted(scored, key=lambda s: order[(s.task, s.mode)])
     finally:
-        if server is not None:
-            server.stop()
-        for engine in engines.values():
-            engine.close()
-    return scores
+        if owns:
+            ray.shutdown()
 
 
 def _run_one(task: Task, mode: str, engine: Engine, model: Model, expected: Any,
@@ -219,6 +308,11 @@ def main() -> None:
     parser.add_argument("--num-ctx", type=int, default=8192)
     parser.add_argument("--label", default="", help="names the results file")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--ray", default=None, metavar="ADDRESS",
+                        help="fan the runs out over Ray actors: local (start a cluster here), "
+                             "auto (join the running one) or an address")
+    parser.add_argument("--actors", type=int, default=0,
+                        help="Ray actors (default: one per CPU of the cluster)")
     args = parser.parse_args()
     tasks = [t for t in TASKS if args.tasks in t.id][: args.limit or None]
     if args.per_category:
@@ -241,7 +335,7 @@ def main() -> None:
                                 **({"num_predict": args.num_predict} if args.num_predict
                                    else {})},
                        max_turns=args.max_turns, transcripts=args.output / f"transcripts-{label}",
-                       progress=progress)
+                       progress=progress, ray_address=args.ray, actors=args.actors)
     summary = summarize(scores)
     table = Table(title=f"{len(tasks)} tasks, model {'scripted' if args.scripted else args.model}")
     for column in ("mode", "success", "mean turns", "prompt tok", "completion tok",
@@ -260,13 +354,17 @@ def main() -> None:
             "machine": f"{platform.machine()} {platform.system()}, Python "
                        f"{platform.python_version()}",
             "date": time.strftime("%Y-%m-%d"), "elapsed_s": round(time.time() - started, 1),
-            "max_turns": args.max_turns, "tasks": len(tasks)}
+            "max_turns": args.max_turns, "tasks": len(tasks),
+            "ray": args.ray, "actors": args.actors or None}
     out = args.output / f"agent_tasks-{label}.json"
     out.write_text(json.dumps({"meta": meta, "summary": summary,
                                "runs": [asdict(s) for s in scores]}, indent=2, default=str))
-    chart(summary, f"{meta['model']} on {len(tasks)} tasks ({meta['date']}, {meta['machine']})",
-          args.output / f"agent_tasks-{label}.png")
     console.print(f"wrote {out}")
+    try:
+        chart(summary, f"{meta['model']} on {len(tasks)} tasks ({meta['date']}, "
+                       f"{meta['machine']})", args.output / f"agent_tasks-{label}.png")
+    except ImportError:
+        console.print(r"no chart: matplotlib is not installed (pip install -e '.\[bench]')")
 
 
 if __name__ == "__main__":
