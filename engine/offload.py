@@ -11,7 +11,8 @@ child, a check worker or a pool worker). Three things make handing it to a threa
   one to read its result.
 - The cancelled await returns only once the work has really ended, so the caller's own
   bookkeeping (a tenant's concurrency slot, a session's next snippet) never runs ahead of
-  the snippet it thought it had stopped. A second cancellation stops that wait.
+  the snippet it thought it had stopped, under anyio's cancel scopes too. A second
+  ``task.cancel()`` stops that wait.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
+
+import anyio
 
 _T = TypeVar("_T")
 
@@ -51,7 +54,10 @@ async def interruptible(work: Callable[[], _T], interrupt: Callable[[], object],
             state["cancelled"] = True
             started = state["started"]
         if started and not running.done():
-            with contextlib.suppress(asyncio.CancelledError):
+            # Shielded from anyio's cancellation, which is delivered again at every await
+            # until the cancelled scope exits (the MCP server runs on anyio): without the
+            # shield this wait would end at once. A native task.cancel() still ends it.
+            with anyio.CancelScope(shield=True), contextlib.suppress(asyncio.CancelledError):
                 await loop.run_in_executor(None, interrupt)
                 await asyncio.shield(running)
         # The work's own result or error is dropped with the cancellation; read it here

@@ -5,10 +5,22 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from engine import AsyncEngine, Engine, Policy, ToolRegistry, load_tools, tool
+from engine import (
+    AsyncEngine,
+    AsyncSession,
+    CheckReport,
+    Engine,
+    Policy,
+    RunResult,
+    Session,
+    ToolRegistry,
+    load_tools,
+    tool,
+)
 
 USERS = "examples.toolsets.users"
 
@@ -66,6 +78,59 @@ def test_cancelling_a_run_stops_the_snippet_before_the_await_ends() -> None:
             assert after.ok and after.value == 5  # the session was restored, names intact
 
     asyncio.run(main())
+
+
+class SlowToInterrupt:
+    """A session whose interrupt takes 0.2 s to arrive (a pool worker far away): a cancelled
+    run that returned before the snippet stopped would see it go on ticking."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def run(self, source: str) -> RunResult:
+        return self.session.run(source)
+
+    def check(self, source: str) -> CheckReport:
+        return self.session.check(source)
+
+    def interrupt(self) -> None:
+        time.sleep(0.2)
+        self.session.interrupt()
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def test_under_an_anyio_cancel_scope_too() -> None:
+    """anyio delivers a cancellation again at every await until its scope exits (the MCP
+    server runs on anyio): the wait for the snippet to stop must hold against that."""
+    import anyio
+
+    registry, calls = counting_tools()
+    engine = Engine(registry, "default")
+
+    async def main() -> None:
+        with ThreadPoolExecutor(4) as executor:
+            session = AsyncSession(SlowToInterrupt(engine.session()), executor)
+            with anyio.CancelScope() as scope:
+                async def cancel_when_ticking() -> None:
+                    while not calls:
+                        await anyio.sleep(0.01)
+                    scope.cancel()
+
+                async with anyio.create_task_group() as group:
+                    group.start_soon(cancel_when_ticking)
+                    await session.run("while True:\n    tick()")
+            stopped_at = len(calls)
+            await anyio.sleep(0.5)
+            assert len(calls) == stopped_at  # nothing ran after the scope was left
+            assert (await session.run("final_answer(1)")).value == 1
+            await session.aclose()
+
+    try:
+        anyio.run(main)
+    finally:
+        engine.close()
 
 
 def test_a_cancelled_run_still_waiting_for_a_thread_never_starts() -> None:
