@@ -1,0 +1,1 @@
+"""Everyday snippets: how much ordinary Python the engine accepts and runs correctly."""
