@@ -36,6 +36,10 @@ DEFAULT_DENIED_ATTRIBUTES: tuple[str, ...] = (
     # functools helpers that take attribute names as strings (update_wrapper copies any
     # attribute, __globals__ included) or evaluate string annotations (singledispatch).
     "update_wrapper", "wraps", "singledispatch", "singledispatchmethod",
+    # Helpers that read attributes named by a string (any name, dunders included) or evaluate
+    # one: operator's getters, string.Formatter's field traversal ("{0.__class__}"), and
+    # typing.get_type_hints, which evaluates string annotations as code.
+    "attrgetter", "methodcaller", "Formatter", "get_type_hints",
 )
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
