@@ -218,3 +218,35 @@ def test_tool_models_are_usable_names() -> None:
     engine = Engine(registry, check_types=False)
     # without tools, model names are not available either
     assert "P110" in codes_of(engine.check("x = User"))
+
+
+EVERYDAY_MODULES = [
+    "import time\nstart = time.perf_counter()\ntime.sleep(0.001)\n"
+    "print(time.perf_counter() >= start, time.strftime('%Y', time.gmtime(0)))",
+    "import string\nprint(string.ascii_lowercase[:3], string.Template('$n!').substitute(n=2))",
+    "import stat\nprint(stat.S_ISDIR(0o040755), stat.filemode(0o100644))",
+    "from typing import Optional, NamedTuple\nP = NamedTuple('P', [('x', int)])\n"
+    "def f(v: Optional[int]) -> int:\n    return v or 0\nprint(f(None), P(3).x)",
+    "import operator\nfrom functools import reduce\nprint(reduce(operator.mul, [1, 2, 3, 4]))",
+]
+
+
+@pytest.mark.parametrize("source", EVERYDAY_MODULES)
+def test_everyday_modules_run_on_the_default_policy(source: str) -> None:
+    with Engine((), "default") as engine:
+        result = engine.run(source)
+    assert result.ok, result.diagnostics
+    assert result.stdout
+
+
+@pytest.mark.parametrize(("source", "name", "advice"), [
+    ("import operator\nkey = operator.attrgetter('name')", "attrgetter", "lambda"),
+    ("from operator import methodcaller", "methodcaller", "lambda"),
+    ("import string\nf = string.Formatter()", "Formatter", "f-string"),
+    ("from typing import get_type_hints", "get_type_hints", "not evaluated"),
+])
+def test_string_named_attribute_helpers_are_refused_with_what_to_write(
+        policy_only: Engine, source: str, name: str, advice: str) -> None:
+    finding = only(policy_only.check(source), "P121")
+    assert name in finding.message
+    assert finding.hint is not None and advice in finding.hint

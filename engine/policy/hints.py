@@ -101,3 +101,24 @@ def unavailable_hint(name: str, tools: ToolCatalog, candidates: Iterable[str]) -
         return (f"`{name}` is not defined here; use the tools, allowed builtins and names "
                 "you bind yourself")
     return "; ".join(parts)
+
+
+#: What to write instead of a denied helper that reads attributes named by a string.
+_DENIED_INSTEAD: dict[str, str] = {
+    "attrgetter": "write a lambda with the attribute spelled out: `key=lambda u: u.name`",
+    "methodcaller": "write a lambda that calls the method: `map(lambda s: s.strip(), words)`",
+    "Formatter": "use an f-string or `'...'.format(...)` on a literal template; "
+                 "`string.Template` for `$name` substitution",
+    "get_type_hints": "annotations are not evaluated at run time here; work with the values",
+    "wraps": "define the wrapper function without copying the wrapped one's attributes",
+    "update_wrapper": "define the wrapper function without copying the wrapped one's "
+                      "attributes",
+    "singledispatch": "branch on `isinstance(value, T)` in one function",
+    "singledispatchmethod": "branch on `isinstance(value, T)` in one method",
+}
+
+
+def denied_attribute_hint(name: str) -> str:
+    """The hint for an attribute on the policy's deny list."""
+    return _DENIED_INSTEAD.get(
+        name, "frame, code and generator internals are out of reach; use the values directly")

@@ -25,7 +25,7 @@ from engine.catalog import ToolCatalog
 from engine.diagnostics import Diagnostic, Stage, line_of
 from engine.parse import ParsedSnippet
 from engine.policy import literals, modules
-from engine.policy.hints import unavailable_hint
+from engine.policy.hints import denied_attribute_hint, unavailable_hint
 from engine.policy.model import Policy
 from engine.tools import ENGINE_NAMES
 
@@ -189,7 +189,7 @@ class ImportRule(cst.BatchableCSTVisitor):
                 continue
             if name in self.ctx.policy.denied_attributes:
                 self.findings.add(alias.name, "P121", f"`{dotted}.{name}` is not allowed",
-                                  hint="it reaches interpreter internals by name")
+                                  hint=denied_attribute_hint(name))
                 continue
             sub = modules.submodule_of(dotted, name)
             if sub is not None and self._check_module(alias.name, sub):
@@ -263,7 +263,7 @@ class AttributeRule(cst.BatchableCSTVisitor):
             return
         if name in self.policy.denied_attributes:
             self.findings.add(node, "P121", f"attribute `{name}` is not allowed",
-                              hint="frame, code and generator internals are out of reach")
+                              hint=denied_attribute_hint(name))
             return
         if name.startswith("_") and not attributes.allow_private:
             self.findings.add(node, "P122", f"attribute `{name}` is private",
