@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from engine.offload import interruptible
+from engine.offload import interruptible, run_token
 from engine.pipeline import Engine, Isolation
 from engine.policy.model import Policy
 from engine.results import CheckReport, RunResult
@@ -41,11 +41,11 @@ MAX_CONCURRENT = 64
 class SyncSession(Protocol):
     """What ``AsyncSession`` wraps: a ``Session`` or a ``PooledSession``."""
 
-    def run(self, source: str) -> RunResult: ...
+    def run(self, source: str, *, token: int | None = None) -> RunResult: ...
 
     def check(self, source: str) -> CheckReport: ...
 
-    def interrupt(self) -> None: ...
+    def interrupt(self, token: int | None = None) -> None: ...
 
     def close(self) -> None: ...
 
@@ -58,8 +58,11 @@ class AsyncSession:
         self._executor = executor
 
     async def run(self, source: str) -> RunResult:
-        """Check and run ``source``; cancelling the await interrupts the snippet."""
-        return await self._call(lambda: self.sync.run(source))
+        """Check and run ``source``; cancelling the await stops this run only (another run
+        of the session, holding it or waiting for it, goes on)."""
+        token = run_token()
+        return await interruptible(lambda: self.sync.run(source, token=token),
+                                   lambda: self.sync.interrupt(token), self._executor)
 
     async def check(self, source: str) -> CheckReport:
         """Check ``source`` with the names this session holds; nothing runs."""
@@ -141,7 +144,19 @@ class AsyncEngine:
     async def _open(self) -> AsyncSession:
         target = (await self.start())._target
         assert target is not None
-        return AsyncSession(await _in_thread(self._executor, target.session), self._executor)
+        opening: asyncio.Future[SyncSession] = asyncio.get_running_loop().run_in_executor(
+            self._executor, target.session)
+        try:
+            return AsyncSession(await asyncio.shield(opening), self._executor)
+        except asyncio.CancelledError:
+            # Cancelled while the session was being opened: close it once it is, or a pool
+            # would count it (and its worker would hold it) for ever.
+            opening.add_done_callback(self._close_opened)
+            raise
+
+    def _close_opened(self, opening: asyncio.Future[Any]) -> None:
+        if not opening.cancelled() and opening.exception() is None:
+            self._executor.submit(opening.result().close)
 
     async def run(self, source: str) -> RunResult:
         """Check and run one snippet in a fresh session."""

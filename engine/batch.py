@@ -158,6 +158,8 @@ def run_job(pool: JobPool, job: BatchJob, line: int) -> dict[str, Any]:
                 "ok": all(r["ok"] for r in runs), "runs": runs}
     except EngineError as exc:  # a worker died, or could not be started
         return _error(job.id, line, str(exc))
+    except Exception as exc:  # anything else: this job's line says so, the batch goes on
+        return _error(job.id, line, f"{type(exc).__name__}: {exc}")
 
 
 def run_batch(pool: JobPool, source: Path, output: Path, *, resume: bool = False,

@@ -83,6 +83,14 @@ class _Actor(Channel):
     def request(self, *message: Any) -> Any:
         return self._call(*message, timeout=self.answer_seconds)
 
+    def notify(self, *message: Any) -> None:
+        if self.lost:
+            return
+        method, *args = message
+        # Its own concurrency group: not queued behind the runs it may stop.
+        with contextlib.suppress(Exception):
+            getattr(self.handle, method).options(concurrency_group="control").remote(*args)
+
     def _call(self, method: str, *args: Any, timeout: float) -> Any:
         ray = _ray()
         errors = importlib.import_module("ray.exceptions")
@@ -128,7 +136,8 @@ class RayPool(Pool):
         self._args = (tools, self.policy.model_dump_json(), self.policy.source, isolation,
                       check_types)
         self._owns_ray = connect(address)
-        self._remote = ray.remote(max_concurrency=ACTOR_CONCURRENCY, num_cpus=1)(EngineHost)
+        self._remote = ray.remote(max_concurrency=ACTOR_CONCURRENCY, num_cpus=1,
+                                  concurrency_groups={"control": 2})(EngineHost)
         self._start_all(workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
 
     def _new_channel(self) -> _Actor:

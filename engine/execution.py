@@ -10,6 +10,7 @@ on this machine) is today's only backend. httpx's transports are the model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -125,20 +126,31 @@ class Runner(Protocol):
     @property
     def alive(self) -> bool: ...
 
-    def execute(self, source: str, tools: ToolHandler, snippet_id: int) -> Executed: ...
+    def execute(self, source: str, tools: ToolHandler, snippet_id: int, *,
+                stopped: Callable[[], bool] | None = None) -> Executed:
+        """Run ``source``. ``stopped`` is asked once, atomically with the moment from which
+        ``interrupt()`` kills: if it says True the snippet never starts (``NotStarted``)."""
+        ...
 
     def interrupt(self) -> None: ...
 
     def close(self) -> None: ...
 
 
+class NotStarted(Exception):
+    """The snippet was stopped before it started; the runner's state is untouched."""
+
+
 class Backend(Protocol):
     """Where snippets run: it starts runners, one per live session."""
 
-    def runner(self, limits: Limits) -> Runner: ...
+    def runner(self, limits: Limits, *, seed: int | None = None) -> Runner:
+        """A new runner; ``seed`` seeds its ``random`` module, so that a session replayed
+        into a new runner with the same seed draws the same numbers."""
+        ...
 
     def close(self) -> None: ...
 
 
-__all__ = ["REPORTABLE_CODES", "Backend", "Executed", "Outcome", "Reported", "ReportedError",
-           "Runner", "ToolHandler"]
+__all__ = ["REPORTABLE_CODES", "Backend", "Executed", "NotStarted", "Outcome", "Reported",
+           "ReportedError", "Runner", "ToolHandler"]

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -139,6 +140,11 @@ class SessionPool:
     def _count(self, tenant: str) -> int:
         return sum(owner == tenant for owner, _ in self._sessions)
 
+    def count(self, tenant: str) -> int:
+        """The tenant's open sessions, by name and by key (what its quota counts)."""
+        with self._lock:
+            return self._count(tenant)
+
     def _create(self, tenant: str, name: str) -> HostedSession:
         with self._lock:
             if self._count(tenant) >= self.limits.max_sessions:
@@ -171,11 +177,16 @@ class SessionPool:
             raise QuotaError(f"session {name!r} is still starting; try again")
         return self._create(tenant, name)
 
-    def open(self, tenant: str) -> str:
-        """A new session under a key the server chose; only whoever holds the key can use it."""
-        key = KEY_PREFIX + secrets.token_urlsafe(18)
+    def open(self, tenant: str, key: str | None = None) -> str:
+        """A new session under a key the server chose (``new_key``); only whoever holds the
+        key can use it."""
+        key = key or self.new_key()
         self._create(tenant, key)
         return key
+
+    @staticmethod
+    def new_key() -> str:
+        return KEY_PREFIX + secrets.token_urlsafe(18)
 
     def touch(self, tenant: str, name: str) -> None:
         with self._lock:
@@ -368,16 +379,33 @@ def build_server(engine: Engine, *, idle_seconds: float = 600.0,
         "`session` to run and check. Only whoever holds the key can use the session."))
     async def open_session(ctx: Context[Any, Any]) -> OpenedOutput:
         tenant = tenant_of(ctx)
+        key = pool.new_key()
         try:
             async with gate.slot(tenant):
-                key = await anyio.to_thread.run_sync(pool.open, tenant)
+                await anyio.to_thread.run_sync(pool.open, tenant, key)
+                # A cancellation that came while the thread opened the session is held until
+                # the next checkpoint: take one here, or the handler would return normally.
+                await anyio.lowlevel.checkpoint()
         except QuotaError as exc:
             raise ToolError(str(exc)) from None
+        except BaseException:
+            # Cancelled (the client gave up): nobody will ever hold this key, so the session
+            # must not go on counting against the tenant's quota until it is reaped.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(pool.close, tenant, key)
+            raise
         return OpenedOutput(session=key)
 
     @server.tool(name="close_session", description="Close a session and forget its names.")
     async def close_session(session: str, ctx: Context[Any, Any]) -> ClosedOutput:
-        closed = await anyio.to_thread.run_sync(pool.close, tenant_of(ctx), session)
+        tenant = tenant_of(ctx)
+        try:
+            # In the tenant's slots like any call: closing stops a running snippet, and
+            # that takes a thread until it has stopped.
+            async with gate.slot(tenant):
+                closed = await anyio.to_thread.run_sync(pool.close, tenant, session)
+        except QuotaError as exc:
+            raise ToolError(str(exc)) from None
         return ClosedOutput(closed=closed)
 
     @server.tool(name="list_sessions", description=(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -27,6 +28,13 @@ from typing import Any, TypeVar
 import anyio
 
 _T = TypeVar("_T")
+
+_TOKENS = itertools.count(1)
+
+
+def run_token() -> int:
+    """A name for one run, unique in this process, for a targeted ``interrupt(token)``."""
+    return next(_TOKENS)
 
 
 async def interruptible(work: Callable[[], _T], interrupt: Callable[[], object],
@@ -74,4 +82,4 @@ def _ignore(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-__all__ = ["interruptible"]
+__all__ = ["interruptible", "run_token"]

@@ -14,6 +14,7 @@ What happens when a snippet fails (the choice is documented in SECURITY.md):
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,8 +23,16 @@ from typing import TYPE_CHECKING, Protocol
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
-from engine.execution import Backend, Executed, Outcome, Reported, ReportedError, Runner
-from engine.offload import interruptible
+from engine.execution import (
+    Backend,
+    Executed,
+    NotStarted,
+    Outcome,
+    Reported,
+    ReportedError,
+    Runner,
+)
+from engine.offload import interruptible, run_token
 from engine.policy.model import Limits
 from engine.results import CheckReport, RunResult, ToolCall, Usage
 from engine.sandbox.broker import CallRecord, StrayCalls, ToolBroker
@@ -52,6 +61,37 @@ class _Recorded:
         return len(self.source) + sum(len(c.arguments) + len(c.reply) for c in self.calls)
 
 
+#: Interrupted run tokens a session remembers for runs that have not arrived yet.
+CANCELLED_TOKENS = 256
+
+
+class _Tokens:
+    """An insertion-ordered set of ints, trimmed from the oldest."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, None] = {}
+        self._lock = threading.Lock()
+
+    def add(self, token: int) -> None:
+        with self._lock:
+            self._items[token] = None
+
+    def discard(self, token: int) -> None:
+        with self._lock:
+            self._items.pop(token, None)
+
+    def pop_oldest(self) -> None:
+        with self._lock:
+            if self._items:
+                del self._items[next(iter(self._items))]
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class Session:
     """Create with ``engine.session()``; ``run()`` checks a snippet, then executes it.
 
@@ -70,7 +110,13 @@ class Session:
         self._history_bytes = 0
         self._replay_on = True
         self._snippets = 0
-        self._interrupts = 0  # how many times interrupt() was called
+        self._interrupts = 0  # how many times interrupt() was called without a token
+        self._targeted = 0  # ... and with one
+        self._cancelled = _Tokens()  # tokens of runs interrupted before they ended
+        self._running: int | None = None  # the token of the run holding the session
+        self._closing = False
+        # One seed for every process of the session: a restore replays the same draws.
+        self._seed = secrets.randbits(63)
         self._stray = StrayCalls()
         self.context = SessionContext()
         self.closed = False
@@ -81,10 +127,10 @@ class Session:
         return self._process.pid if self._process is not None else None
 
     def _spawn(self) -> Runner:
-        return self._backend.runner(self._limits)
+        return self._backend.runner(self._limits, seed=self._seed)
 
     def run(self, source: str, *, recorded: Sequence[ToolCall] | None = None,
-            interrupts_seen: int | None = None) -> RunResult:
+            interrupts_seen: int | None = None, token: int | None = None) -> RunResult:
         """Check ``source`` with the session's names, and run it if every stage passes.
 
         With ``recorded`` (the tool calls of an earlier run of the same snippet, as a
@@ -94,6 +140,8 @@ class Session:
         An ``interrupt()`` after this call began stops it; ``interrupts_seen`` (an earlier
         ``interrupts`` reading) moves that point back to when the caller asked for the run,
         for a caller whose request and interrupt may arrive in either order (a pool worker).
+        ``token`` names this run for ``interrupt(token)``, which stops this run only: not
+        another that holds the session, and before it starts if it is still waiting for it.
         """
         since = self._interrupts if interrupts_seen is None else interrupts_seen
         replay = None
@@ -103,38 +151,58 @@ class Session:
             raise ValueError("the recorded tool calls do not hold their arguments and results "
                              "(the record budget was spent, or an older transcript)")
         with self._lock:
-            if self.closed:
-                raise RuntimeError("this session is closed")
-            report = self._check(source, context=self.context)
-            if not report.ok:
-                return RunResult(ok=False, executed=False, diagnostics=report.diagnostics,
-                                 check=report)
-            if self._process is None or not self._process.alive:
-                self._process = self._spawn()
-            if self._interrupts != since:  # while it was checked, or its process started
-                return RunResult(ok=False, executed=False, check=report, diagnostics=(
-                    *report.diagnostics,
-                    _whole(source, "R215", "the snippet was interrupted before it ran")))
-            self._snippets += 1
-            broker = ToolBroker(self._registry, self._limits, replay=replay,
-                                record_budget=self._record_budget, stray=self._stray)
-            executed = self._process.execute(source, broker, self._snippets)
-            diagnostics = list(report.diagnostics) + _runtime_diagnostics(
-                source, executed, self._limits, broker)
-            if broker.unused and not broker.diverged:
-                diagnostics.append(_whole(
-                    source, "R214", f"the snippet made {len(broker.calls)} tool calls; the "
-                    f"record has {len(broker.calls) + broker.unused}", severity=Severity.WARNING))
-            restarted, lost = False, tuple[str, ...]()
-            if executed.died:
-                restarted = True
-                lost = self._restore()
-                diagnostics.append(_restart_note(source, lost))
-            ok = executed.outcome is Outcome.OK
-            if ok:
-                self.context = self.context.extended(report.bindings)
-                self._remember(source, broker)
-            return _result(source, report, executed, broker, diagnostics, ok, restarted, lost)
+            self._running = token
+            try:
+                return self._run_locked(source, replay, since, token)
+            finally:
+                self._running = None
+                if token is not None:
+                    self._cancelled.discard(token)
+
+    def _stopped(self, since: int, token: int | None) -> bool:
+        return self._interrupts != since or (token is not None and token in self._cancelled)
+
+    def _run_locked(self, source: str, replay: list[CallRecord] | None, since: int,
+                    token: int | None) -> RunResult:
+        if self.closed:
+            raise RuntimeError("this session is closed")
+        report = self._check(source, context=self.context)
+        if not report.ok:
+            return RunResult(ok=False, executed=False, diagnostics=report.diagnostics,
+                             check=report)
+        if self._process is None or not self._process.alive:
+            self._process = self._spawn()
+        broker = ToolBroker(self._registry, self._limits, replay=replay,
+                            record_budget=self._record_budget, stray=self._stray)
+        try:
+            # Asked at the last moment an interrupt cannot kill: while the snippet was
+            # checked, its process started, or it waited for the session.
+            executed = self._process.execute(
+                source, broker, self._snippets + 1,
+                stopped=lambda: self._stopped(since, token) or self._closing)
+        except NotStarted:
+            return RunResult(ok=False, executed=False, check=report, diagnostics=(
+                *report.diagnostics,
+                _whole(source, "R215", "the snippet was interrupted before it ran")))
+        self._snippets += 1
+        diagnostics = list(report.diagnostics) + _runtime_diagnostics(
+            source, executed, self._limits, broker)
+        if broker.unused and not broker.diverged:
+            diagnostics.append(_whole(
+                source, "R214", f"the snippet made {len(broker.calls)} tool calls; the "
+                f"record has {len(broker.calls) + broker.unused}", severity=Severity.WARNING))
+        restarted, lost = False, tuple[str, ...]()
+        if executed.died and self._closing:  # stopped by close(): nothing to restore
+            self._process = None
+        elif executed.died:
+            restarted = True
+            lost = self._restore()
+            diagnostics.append(_restart_note(source, lost))
+        ok = executed.outcome is Outcome.OK
+        if ok:
+            self.context = self.context.extended(report.bindings)
+            self._remember(source, broker)
+        return _result(source, report, executed, broker, diagnostics, ok, restarted, lost)
 
     def check(self, source: str) -> CheckReport:
         """Check ``source`` with the names this session holds; nothing runs."""
@@ -145,19 +213,32 @@ class Session:
         on; cancelling the await interrupts the snippet (``R215``)."""
         return await run_in_thread(self, source)
 
-    def interrupt(self) -> None:
+    def interrupt(self, token: int | None = None) -> None:
         """Stop the snippet this session is running, from another thread or a signal handler
         (the REPL's Ctrl-C). It ends with ``R215``; the session's state is restored as after
-        any kill. Nothing happens when no snippet is running."""
-        self._interrupts += 1
+        any kill. Nothing happens when no snippet is running.
+
+        With ``token``, stop only the run given that token (``run(token=...)``): if another
+        run holds the session, that one goes on, and the named run, still waiting, never
+        starts. A token whose run has not arrived yet is remembered (the last 256)."""
+        if token is None:
+            self._interrupts += 1
+            process = self._process
+            if process is not None and self._lock.locked():
+                process.interrupt()
+            return
+        self._targeted += 1
+        self._cancelled.add(token)
+        if len(self._cancelled) > CANCELLED_TOKENS:
+            self._cancelled.pop_oldest()
         process = self._process
-        if process is not None and self._lock.locked():
+        if process is not None and self._running == token:
             process.interrupt()
 
     @property
     def interrupts(self) -> int:
         """How many times ``interrupt()`` was called (see ``run(interrupts_seen=...)``)."""
-        return self._interrupts
+        return self._interrupts + self._targeted
 
     @property
     def _replayable(self) -> bool:
@@ -213,6 +294,11 @@ class Session:
         return executed.outcome is Outcome.OK and not broker.diverged and not broker.unused
 
     def close(self) -> None:
+        """Close the session; a snippet still running is stopped first (and not restored)."""
+        self._closing = True
+        process = self._process
+        if process is not None and self._lock.locked():
+            process.interrupt()
         with self._lock:
             self.closed = True
             if self._process is not None:
@@ -227,16 +313,19 @@ class Session:
 
 
 class Interruptible(Protocol):
-    def run(self, source: str) -> RunResult: ...
+    def run(self, source: str, *, token: int | None = None) -> RunResult: ...
 
-    def interrupt(self) -> None: ...
+    def interrupt(self, token: int | None = None) -> None: ...
+
 
 
 async def run_in_thread(session: Interruptible, source: str) -> RunResult:
     """``session.run(source)`` on a thread of asyncio's default executor; cancelling the
     await interrupts the snippet and returns once it has stopped. (``AsyncEngine`` runs on
     an executor of its own, sized for the snippets it runs at once.)"""
-    return await interruptible(lambda: session.run(source), session.interrupt)
+    token = run_token()
+    return await interruptible(lambda: session.run(source, token=token),
+                               lambda: session.interrupt(token))
 
 
 def _whole(source: str, code: str, message: str, hint: str | None = None,

@@ -96,6 +96,11 @@ class Channel:
     def request(self, *message: Any) -> Any:
         raise NotImplementedError
 
+    def notify(self, *message: Any) -> None:
+        """Send a request whose answer nobody waits for (an interrupt): it never blocks on
+        the worker, and the worker serves it at once, not behind the runs it may stop."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -178,6 +183,15 @@ class _Worker(Channel):
             raise WorkerLostError(f"the worker did not answer within {self.answer_seconds:g} "
                                   "s and was stopped; its sessions are lost") from None
 
+    def notify(self, *message: Any) -> None:
+        with self._send_lock:
+            if self.lost:
+                return
+            try:
+                self.conn.send((0, *message))  # answer 0 is waited for by no one
+            except (OSError, ValueError):
+                self._lose()
+
     def _read_replies(self) -> None:
         while True:
             try:
@@ -232,13 +246,14 @@ class PooledSession:
         """The pid of the worker process that holds this session (None for a Ray actor)."""
         return self._channel.pid
 
-    def run(self, source: str) -> RunResult:
+    def run(self, source: str, *, token: int | None = None) -> RunResult:
+        """As ``Session.run``; ``token`` names the run for ``interrupt(token)``."""
         if self.closed:
             raise RuntimeError("this session is closed")
         # The worker's session counts only this session's interrupts: one sent after this
         # call stops this run, even if the worker serves it first.
         return RunResult.model_validate_json(
-            self._channel.request("run", self._key, source, self._interrupts))
+            self._channel.request("run", self._key, source, self._interrupts, token))
 
     def check(self, source: str) -> CheckReport:
         """Check ``source`` with the names this session holds; nothing runs."""
@@ -247,12 +262,13 @@ class PooledSession:
         return CheckReport.model_validate_json(self._channel.request("check", self._key,
                                                                      source))
 
-    def interrupt(self) -> None:
-        """Stop the snippet this session is running (``R215``; the session is restored)."""
+    def interrupt(self, token: int | None = None) -> None:
+        """Stop the snippet this session is running (``R215``; the session is restored), or
+        with ``token`` only the run given it. Never waits for the worker."""
         if not self.closed:
-            self._interrupts += 1
-            with contextlib.suppress(WorkerLostError, EngineError):
-                self._channel.request("interrupt", self._key)
+            if token is None:
+                self._interrupts += 1
+            self._channel.notify("interrupt", self._key, token)
 
     async def arun(self, source: str) -> RunResult:
         """``run`` for asyncio code; cancelling the await interrupts the snippet."""
@@ -290,6 +306,12 @@ class Pool:
         self._keys = itertools.count(1)
         self._closed = False
         self._channels: list[Channel] = []
+
+    @property
+    def open_sessions(self) -> int:
+        """Sessions pinned to the pool's workers now (opened and not yet closed)."""
+        with self._lock:
+            return sum(channel.sessions for channel in self._channels)
 
     def _new_channel(self) -> Channel:
         """A worker being started (``start`` waits for it)."""
@@ -426,17 +448,18 @@ class EngineHost:
     def open(self, key: int) -> None:
         self.sessions[key] = self.engine.session()
 
-    def run(self, key: int, source: str, interrupts_seen: int | None = None) -> str:
-        result = self.sessions[key].run(source, interrupts_seen=interrupts_seen)
+    def run(self, key: int, source: str, interrupts_seen: int | None = None,
+            token: int | None = None) -> str:
+        result = self.sessions[key].run(source, interrupts_seen=interrupts_seen, token=token)
         return result.model_dump_json()
 
     def check(self, key: int, source: str) -> str:
         return self.sessions[key].check(source).model_dump_json()
 
-    def interrupt(self, key: int) -> None:
+    def interrupt(self, key: int, token: int | None = None) -> None:
         session = self.sessions.get(key)
         if session is not None:
-            session.interrupt()
+            session.interrupt(token)
 
     def close(self, key: int) -> None:
         session = self.sessions.pop(key, None)
@@ -492,6 +515,9 @@ def serve(fd: int) -> None:
                 break
             if op == "quit":
                 break
+            if op == "interrupt":  # at once: the runs it stops may hold every request thread
+                answer(number, op, args)
+                continue
             executor.submit(answer, number, op, args)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)

@@ -87,15 +87,15 @@ class SlowToInterrupt:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def run(self, source: str) -> RunResult:
-        return self.session.run(source)
+    def run(self, source: str, *, token: int | None = None) -> RunResult:
+        return self.session.run(source, token=token)
 
     def check(self, source: str) -> CheckReport:
         return self.session.check(source)
 
-    def interrupt(self) -> None:
+    def interrupt(self, token: int | None = None) -> None:
         time.sleep(0.2)
-        self.session.interrupt()
+        self.session.interrupt(token)
 
     def close(self) -> None:
         self.session.close()

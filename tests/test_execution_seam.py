@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -41,11 +41,12 @@ class Dying:
     def alive(self) -> bool:
         return self.inner.alive
 
-    def execute(self, source: str, tools: ToolHandler, snippet_id: int) -> Executed:
+    def execute(self, source: str, tools: ToolHandler, snippet_id: int, *,
+                stopped: Callable[[], bool] | None = None) -> Executed:
         if "# the machine goes away" in source:
             self.inner.close()
             return Executed(Outcome.CRASHED, None, 1.0, 0.0, "was lost with its machine")
-        return self.inner.execute(source, tools, snippet_id)
+        return self.inner.execute(source, tools, snippet_id, stopped=stopped)
 
     def interrupt(self) -> None:
         self.inner.interrupt()
@@ -59,9 +60,9 @@ class CountingBackend:
         self.local = local
         self.runners = 0
 
-    def runner(self, limits: Limits) -> Dying:
+    def runner(self, limits: Limits, *, seed: int | None = None) -> Dying:
         self.runners += 1
-        return Dying(self.local.runner(limits))
+        return Dying(self.local.runner(limits, seed=seed))
 
     def close(self) -> None:
         self.local.close()

@@ -116,3 +116,30 @@ def test_agent_task_suite_fans_out_over_actors(cluster: None, tmp_path: Path) ->
     assert all(s.success for s in fanned)
     assert len(list(tmp_path.glob("*/*.jsonl"))) == len(tasks) * len(modes)
     assert ray.is_initialized()  # the module's cluster was joined, not shut down
+
+
+def test_an_interrupt_reaches_an_actor_whose_request_threads_are_busy(pool: RayPool) -> None:
+    """Interrupts go to the actor's own concurrency group, not behind the runs they stop."""
+    import threading
+
+    from engine.distributed import ACTOR_CONCURRENCY
+
+    # More sleepers than both actors have request threads: each actor's are all busy.
+    sessions = [pool.session() for _ in range(pool.size * ACTOR_CONCURRENCY + 2)]
+    results: list[Any] = []
+    try:
+        runners = [threading.Thread(target=lambda s=s: results.append(
+            s.run("import time\ntime.sleep(60)"))) for s in sessions]
+        for runner in runners:
+            runner.start()
+        import time
+        time.sleep(3)
+        for session in sessions:
+            session.interrupt()
+        for runner in runners:
+            runner.join(50)  # well before the sleeps would end
+        assert len(results) == len(sessions)
+        assert all(r.diagnostics and r.diagnostics[0].code == "R215" for r in results)
+    finally:
+        for session in sessions:
+            session.close()

@@ -227,7 +227,8 @@ def test_stdlib_lazy_imports_work_in_the_sandbox(engine: Engine) -> None:
     )
     assert result.ok, result.diagnostics
     assert result.stdout == "Thursday 02 January 2025 2025-03-04T05:06:00 b'\\xe9'\n"
-    assert codes_of(engine.run("import time")) == ["P101"]
+    # _strptime is ready for strptime, not for snippets.
+    assert codes_of(engine.run("import _strptime")) == ["P101"]
 
 
 def test_a_run_with_recorded_tool_results_calls_no_tool() -> None:

@@ -20,8 +20,8 @@ _SIGNALS: dict[int, Outcome] = {signal.SIGXCPU: Outcome.CPU, signal.SIGSYS: Outc
 class LocalRunner:
     """A session's sandboxed process."""
 
-    def __init__(self, zygote: Zygote, limits: Limits) -> None:
-        self._process = SandboxProcess(zygote, limits)
+    def __init__(self, zygote: Zygote, limits: Limits, seed: int | None = None) -> None:
+        self._process = SandboxProcess(zygote, limits, seed)
 
     @property
     def pid(self) -> int | None:
@@ -31,9 +31,10 @@ class LocalRunner:
     def alive(self) -> bool:
         return self._process.alive
 
-    def execute(self, source: str, tools: ToolHandler, snippet_id: int) -> Executed:
+    def execute(self, source: str, tools: ToolHandler, snippet_id: int, *,
+                stopped: Callable[[], bool] | None = None) -> Executed:
         assert isinstance(tools, ToolBroker)
-        return _neutral(self._process.execute(source, tools, snippet_id))
+        return _neutral(self._process.execute(source, tools, snippet_id, stopped=stopped))
 
     def interrupt(self) -> None:
         self._process.interrupt()
@@ -48,8 +49,8 @@ class LocalBackend:
     def __init__(self, zygote: Callable[[], Zygote]) -> None:
         self._zygote = zygote
 
-    def runner(self, limits: Limits) -> LocalRunner:
-        return LocalRunner(self._zygote(), limits)
+    def runner(self, limits: Limits, *, seed: int | None = None) -> LocalRunner:
+        return LocalRunner(self._zygote(), limits, seed)
 
     def close(self) -> None:
         pass  # the zygote belongs to the engine that made it

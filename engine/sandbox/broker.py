@@ -28,7 +28,7 @@ from pydantic import (
 from pydantic_core import from_json, to_json
 
 from engine.errors import SandboxUnavailableError, ToolArgumentError, ToolResultError
-from engine.execution import REPORTABLE_CODES, Reported, ReportedError
+from engine.execution import REPORTABLE_CODES, NotStarted, Reported, ReportedError
 from engine.policy.model import Limits
 from engine.results import ToolCall, ToolCallStatus
 from engine.sandbox.bytes_codec import BytesCodecError, may_hold_tags, untag_bytes
@@ -436,10 +436,10 @@ class Execution:
 class SandboxProcess:
     """One session child, from spawn to death."""
 
-    def __init__(self, zygote: Zygote, limits: Limits) -> None:
+    def __init__(self, zygote: Zygote, limits: Limits, seed: int | None = None) -> None:
         self.zygote = zygote
         self.limits = limits
-        spawned: Spawned = zygote.spawn()
+        spawned: Spawned = zygote.spawn(seed=seed)
         self.pid = spawned.pid
         self._pidfd = spawned.pidfd
         self._to_child = spawned.to_child
@@ -493,10 +493,18 @@ class SandboxProcess:
         with contextlib.suppress(ProcessLookupError, OSError):
             signal.pidfd_send_signal(self._pidfd, signum)
 
-    def execute(self, source: str, broker: ToolBroker, snippet_id: int) -> Execution:
+    def execute(self, source: str, broker: ToolBroker, snippet_id: int, *,
+                stopped: Callable[[], bool] | None = None) -> Execution:
         """Run one snippet to its end. Whatever happens, no child is left running
-        unsupervised: an unexpected error kills it before it propagates."""
+        unsupervised: an unexpected error kills it before it propagates.
+
+        ``stopped`` is asked under the lock ``interrupt`` takes: an interrupt whose caller
+        marked it before this point makes ``stopped`` True (the snippet never starts,
+        ``NotStarted``); one after it finds the snippet executing and kills it. None is lost.
+        """
         with self._kill_lock:
+            if stopped is not None and stopped():
+                raise NotStarted
             self.executing = True
         try:
             execution = self._execute(source, broker, snippet_id)

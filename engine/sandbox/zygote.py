@@ -105,13 +105,15 @@ class Zygote:
                 self._ready = reply
             return self._ready
 
-    def spawn(self, timeout: float = 10.0) -> Spawned:
+    def spawn(self, timeout: float = 10.0, *, seed: int | None = None) -> Spawned:
+        """A new child; ``seed`` seeds its ``random`` module (else the OS does)."""
         self.ready()
+        request = json.dumps({"op": "spawn", **({"seed": seed} if seed is not None else {})})
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         try:
             with self._lock:
-                socket.send_fds(self._sock, [b'{"op": "spawn"}'], [to_child_r, from_child_w])
+                socket.send_fds(self._sock, [request.encode()], [to_child_r, from_child_w])
                 reply, fds = self._receive(timeout)
         except BaseException:
             for fd in (to_child_w, from_child_r):
