@@ -156,7 +156,54 @@ _CATALOG: tuple[Code, ...] = (
         "The policy's `syntax.forbid` list names constructs a snippet may not use, such as "
         "`global`, `nonlocal`, class definitions, `async`, `yield` or star imports.",
         hint='Write the code with the constructs the policy allows.',
-        example="class Foo: pass",
+        example="global counter",
+    ),
+    Code(
+        "P131", "class-keyword", Stage.POLICY,
+        "A class statement with keywords",
+        "`metaclass=...` and other class keywords change how a class is made; a snippet's "
+        "classes are made the ordinary way.",
+        hint="Remove the keyword: `class Name(Base):`.",
+        example="class Meta(type): pass\nclass Foo(metaclass=Meta): pass",
+    ),
+    Code(
+        "P132", "class-base", Stage.POLICY,
+        "A class that extends something other than the snippet's own classes",
+        "A snippet's class may extend its own classes (this snippet's or the session's), the "
+        "allowed exception classes, `enum.Enum`/`IntEnum`/`StrEnum`/`Flag`/`IntFlag`, "
+        "`typing.NamedTuple` or `typing.TypedDict`; not builtins, module classes or the "
+        "tools' models, whose machinery other code of the process relies on.",
+        hint="Extend one of your own classes, an exception or an enum, or hold the other "
+        "object in an attribute instead.",
+        example="class Loud(str): pass",
+    ),
+    Code(
+        "P133", "class-hook", Stage.POLICY,
+        "A special method the policy does not allow in a class",
+        "Classes may define the ordinary special methods (`__init__`, `__repr__`, `__eq__`, "
+        "`__iter__`, `__enter__`/`__exit__`, operators...). Hooks that run at times the "
+        "snippet does not choose or change how attributes and classes work (`__del__`, "
+        "`__getattr__`, `__getattribute__`, `__setattr__`, `__init_subclass__`, `__new__`, "
+        "descriptors, pickling hooks, `__slots__`) are refused.",
+        hint="Use an ordinary method, or one of the allowed special methods.",
+        example="class Ghost:\n    def __getattr__(self, name): return 1",
+    ),
+    Code(
+        "P134", "super-arguments", Stage.POLICY,
+        "`super()` called with arguments",
+        "Inside a method, `super()` without arguments reaches the parent class; with "
+        "arguments it can bind any object to any class.",
+        hint="Call `super()` without arguments, inside the method.",
+        example="class A:\n    def f(self): return super(A, self)",
+    ),
+    Code(
+        "P135", "enum-functional-names", Stage.POLICY,
+        "An enum made by a call whose member names are not a plain literal",
+        "`Enum('Color', 'RED GREEN')` makes an enum from names; names computed at run time "
+        "could define special methods on it. The names must be a string literal without "
+        "double underscores.",
+        hint="Write the names as one string literal, or use a `class Color(Enum):` statement.",
+        example="import enum\nnames = [('RED', 1)]\nColor = enum.Enum('Color', names)",
     ),
     Code(
         "P140", "format-traversal", Stage.POLICY,

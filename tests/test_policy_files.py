@@ -130,9 +130,10 @@ def test_prompt_rules_are_plain_language() -> None:
     assert "You cannot access the network." in rules
     assert "You may import only: bisect, collections" in text
     assert "final_answer(value)" in text
-    assert "class definitions" in text
+    assert "Classes are fine" in text and "super() without arguments" in text
     strict = "\n".join(Policy.load("strict").prompt_rules())
     assert "You cannot import any module." in strict
+    assert "class definitions" in strict and "Classes are fine" not in strict
     assert len(text) < 1200  # small models have small contexts
 
 

@@ -47,7 +47,7 @@ VIOLATIONS = [
     # syntax kinds
     ("x = 0\ndef f():\n    global x\n    x = 1", "P130", 3, 5),
     ("def f():\n    y = 0\n    def g():\n        nonlocal y\n        y = 1", "P130", 4, 9),
-    ("class A:\n    pass", "P130", 1, 1),
+    ("global x", "P130", 1, 1),
     ("async def f():\n    pass", "P130", 1, 1),
     ("def f():\n    yield 1", "P130", 2, 5),
     ("from math import *", "P130", 1, 1),
@@ -114,7 +114,7 @@ def test_legal_code_passes(policy_only: Engine, snippet: str) -> None:
 
 
 def test_every_violation_is_reported_not_just_the_first(policy_only: Engine) -> None:
-    snippet = "import os\nx = open('f')\ny = ().__class__\nclass A:\n    pass\n"
+    snippet = "import os\nx = open('f')\ny = ().__class__\ndef f():\n    global z\n"
     assert codes_of(policy_only.check(snippet)) == ["P101", "P110", "P120", "P130"]
 
 
@@ -250,3 +250,61 @@ def test_string_named_attribute_helpers_are_refused_with_what_to_write(
     finding = only(policy_only.check(source), "P121")
     assert name in finding.message
     assert finding.hint is not None and advice in finding.hint
+
+
+ORDINARY_CLASSES = [
+    "class Point:\n    def __init__(self, x, y):\n        self.x = x\n        self.y = y\n"
+    "    def __repr__(self):\n        return f'Point({self.x}, {self.y})'\n"
+    "    def __eq__(self, other):\n        return isinstance(other, Point) and self.x == other.x\n"
+    "    def __add__(self, other):\n        return Point(self.x + other.x, self.y + other.y)\n"
+    "print(Point(1, 2) + Point(3, 4))",
+    "class Base:\n    def __init__(self, name):\n        self.name = name\n"
+    "class Child(Base):\n    def __init__(self, name, age):\n        super().__init__(name)\n"
+    "        self.age = age\nprint(Child('a', 3).age)",
+    "from dataclasses import dataclass, field\n@dataclass(order=True)\nclass Item:\n"
+    "    name: str\n    tags: list[str] = field(default_factory=list)\n"
+    "print(Item('a') < Item('b'), Item('a'))",
+    "import enum\nclass Color(enum.Enum):\n    RED = 1\n    GREEN = 2\n"
+    "Size = enum.IntEnum('Size', 'S M L')\nprint(Color.RED.name, Size.M.value)",
+    "class Timer:\n    def __enter__(self):\n        return self\n"
+    "    def __exit__(self, *exc):\n        return False\nwith Timer() as t:\n    print('in')",
+    "class NotFound(KeyError):\n    pass\ntry:\n    raise NotFound('x')\n"
+    "except KeyError as e:\n    print('caught', e)",
+    "class Temp:\n    def __init__(self, c):\n        self.c = c\n    @property\n"
+    "    def f(self):\n        return self.c * 9 / 5 + 32\n    @staticmethod\n"
+    "    def zero():\n        return Temp(0)\n    @classmethod\n    def boiling(cls):\n"
+    "        return cls(100)\nprint(Temp.zero().f, Temp.boiling().f)",
+    "from typing import NamedTuple\nclass Pair(NamedTuple):\n    a: int\n    b: int\n"
+    "print(Pair(1, 2).b)",
+    "class Counter:\n    total = 0\n    def bump(self):\n        Counter.total += 1\n"
+    "Counter().bump()\nprint(Counter.total)",
+]
+
+
+@pytest.mark.parametrize("source", ORDINARY_CLASSES)
+def test_ordinary_classes_run_on_the_default_policy(source: str) -> None:
+    with Engine((), "default") as engine:
+        result = engine.run(source)
+    assert result.ok, [(d.code, d.message) for d in result.diagnostics]
+    assert result.stdout
+
+
+@pytest.mark.parametrize(("source", "code", "hint"), [
+    ("class A(metaclass=type):\n    pass", "P131", "Remove the keyword"),
+    ("class S(str):\n    pass", "P132", "your own classes"),
+    ("import json\nclass D(json.JSONDecoder):\n    pass", "P132", "your own classes"),
+    ("class G:\n    def __getattr__(self, name):\n        return 1", "P133", "ordinary method"),
+    ("class G:\n    __slots__ = ('a',)", "P133", "ordinary method"),
+    ("class A:\n    def f(self):\n        return super(A, self)", "P134", "without arguments"),
+    ("import enum\nnames = 'A B'\nE = enum.Enum('E', names)", "P135", "string literal"),
+])
+def test_class_features_beyond_ordinary_are_refused_with_a_hint(
+        policy_only: Engine, source: str, code: str, hint: str) -> None:
+    finding = only(policy_only.check(source), code)
+    assert finding.hint is not None and hint in finding.hint
+
+
+def test_a_base_must_still_hold_the_class_it_was_given() -> None:
+    with Engine((), "default", check_types=False) as engine:
+        report = engine.check("class A:\n    pass\nA = dict\nclass B(A):\n    pass")
+    assert codes_of(report) == ["P132"]

@@ -206,14 +206,20 @@ def test_policy_builtins_are_the_only_builtins(unchecked: Engine) -> None:
             result.diagnostics[0].message
 
 
-def test_a_policy_with_classes_allowed_can_define_them() -> None:
-    policy = Policy.from_toml('extends = "default"\n[syntax]\nforbid = { remove = ["class"] }\n')
-    eng = Engine([], policy, check_types=False)
+def test_a_policy_that_forbids_classes_leaves_the_sandbox_without_them() -> None:
+    allowed = Engine([], "default", check_types=False)
+    forbidden = Engine([], Policy.from_toml(
+        'extends = "default"\n[syntax]\nforbid = { add = ["class"] }\n'), check_types=False,
+        check_policy=False)
     try:
-        result = eng.run("class Point:\n    x = 1\nprint(Point.x)")
+        result = allowed.run("class Point:\n    x = 1\nprint(Point.x)")
         assert result.ok and result.stdout == "1\n", result.diagnostics
+        # With the policy stage off, the sandbox alone has no __build_class__.
+        refused = forbidden.run("class Point:\n    x = 1\nprint(Point.x)")
+        assert not refused.ok and "__build_class__" in refused.diagnostics[0].message
     finally:
-        eng.close()
+        allowed.close()
+        forbidden.close()
 
 
 def test_stdlib_lazy_imports_work_in_the_sandbox(engine: Engine) -> None:

@@ -11,6 +11,7 @@ import libcst as cst
 from engine import codes
 from engine.diagnostics import Diagnostic, Stage, line_of
 from engine.parse import ParsedSnippet
+from engine.policy.classes import ClassRule
 from engine.policy.model import Policy
 from engine.policy.rules import (
     AttributeRule,
@@ -137,9 +138,16 @@ def check_policy(snippet: ParsedSnippet, ctx: PolicyContext) -> list[Diagnostic]
     imports = ImportRule(findings, ctx)
     attributes = AttributeRule(findings, ctx)
     size = SizeRule(findings, ctx)
-    rules = [IdentifierRule(findings), imports, attributes, SyntaxRule(findings, ctx),
-             FormatRule(findings)]
+    rules: list[cst.BatchableCSTVisitor] = [
+        IdentifierRule(findings), imports, attributes, SyntaxRule(findings, ctx),
+        FormatRule(findings)]
+    classes = None
+    if "class" not in ctx.policy.forbidden_syntax:
+        classes = ClassRule(findings, ctx)
+        rules.append(classes)
     snippet.module.visit(_Dispatch(rules, size))
+    if classes is not None:
+        classes.resolve_bases(snippet.global_scope, ctx.session_classes, dict(ctx.session_modules))
     non_import = check_names(snippet, ctx, findings)
     aliases = {k: v for k, v in ctx.session_modules.items() if k not in snippet.module_bindings}
     aliases.update({k: v for k, v in imports.aliases.items() if k not in non_import})

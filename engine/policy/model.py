@@ -40,6 +40,8 @@ DEFAULT_DENIED_ATTRIBUTES: tuple[str, ...] = (
     # one: operator's getters, string.Formatter's field traversal ("{0.__class__}"), and
     # typing.get_type_hints, which evaluates string annotations as code.
     "attrgetter", "methodcaller", "Formatter", "get_type_hints",
+    # Makes a class from a namespace dict and any bases: the class rules could not see it.
+    "make_dataclass",
 )
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)

@@ -40,6 +40,11 @@ def prompt_rules(policy: Policy) -> list[str]:
     forbidden = [_SYNTAX_LABELS[k] for k in policy.syntax.forbid if k != "import"]
     if forbidden:
         rules.append("Do not use " + ", ".join(forbidden) + ".")
+    if "class" not in policy.forbidden_syntax:
+        rules.append("Classes are fine: define __init__, __repr__, __eq__ and the other "
+                     "ordinary special methods, call super() without arguments; a class "
+                     "extends only your own classes, exceptions, enums, NamedTuple or "
+                     "TypedDict, and has no metaclass or __getattr__-style hooks.")
     limits = policy.limits
     rules.append(
         f"Each snippet may run for at most {limits.timeout_seconds:g} s and print at most "

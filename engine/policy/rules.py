@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import (
     BuiltinAssignment,
+    ClassScope,
     ComprehensionScope,
     FunctionScope,
     GlobalScope,
@@ -27,6 +28,7 @@ from engine.parse import ParsedSnippet
 from engine.policy import literals, modules
 from engine.policy.hints import denied_attribute_hint, unavailable_hint
 from engine.policy.model import Policy
+from engine.policy.special_methods import CLASS_DUNDERS
 from engine.tools import ENGINE_NAMES
 
 #: LibCST parses these keywords as names.
@@ -41,6 +43,7 @@ class PolicyContext:
     tools: ToolCatalog
     session_names: frozenset[str] = frozenset()
     session_modules: Mapping[str, str] = field(default_factory=dict)
+    session_classes: frozenset[str] = frozenset()  # classes earlier snippets defined
 
     @property
     def readable_names(self) -> frozenset[str]:
@@ -221,6 +224,11 @@ def _attributes_in(target: cst.BaseExpression) -> Iterator[cst.Attribute]:
         yield from _attributes_in(target.value)
 
 
+def _is_super_call(node: cst.BaseExpression) -> bool:
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+            and node.func.value == "super" and not node.args)
+
+
 def _join(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
@@ -239,9 +247,12 @@ class AttributeRule(cst.BatchableCSTVisitor):
         self.chains: list[cst.Attribute] = []
         #: attribute nodes that are written (assigned, augmented, deleted)
         self.written: list[cst.Attribute] = []
+        self.classes_allowed = "class" not in ctx.policy.forbidden_syntax
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._read(node.attr)
+        if not (self.classes_allowed and node.attr.value in CLASS_DUNDERS
+                and _is_super_call(node.value)):  # super().__init__(...)
+            self._read(node.attr)
         if isinstance(node.value, (cst.Name, cst.Attribute)):
             self.chains.append(node)
 
@@ -566,6 +577,7 @@ def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) 
     """
     readable = ctx.readable_names
     allow_dunder = set(ctx.policy.attributes.allow_dunder)
+    classes_allowed = "class" not in ctx.policy.forbidden_syntax
     non_import: set[str] = set()
     candidates = sorted(readable | set(snippet.module_bindings))
     protected = _protected_names(ctx)
@@ -579,6 +591,8 @@ def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) 
             if isinstance(scope, GlobalScope) and assignment.name in protected and node:
                 findings.add(node, "P113", protected[assignment.name])
                 continue
+            if isinstance(scope, ClassScope) and classes_allowed:
+                continue  # a class's own special methods: the class rule decides
             if is_dunder(assignment.name) and assignment.name not in allow_dunder and node:
                 findings.add(node, "P111", f"the name `{assignment.name}` cannot be bound",
                              hint="double-underscore names are reserved for the interpreter")

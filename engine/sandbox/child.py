@@ -287,8 +287,13 @@ class Sandbox:
             """Finish the task with ``value`` as the answer."""
             raise _FinalAnswer(value)
 
-        namespace: dict[str, Any] = {"__builtins__": dict(self.builtins),
-                                     "__name__": "__snippet__"}
+        # The namespace is a module's dict, and the module is in sys.modules under the name
+        # the snippet's classes carry: dataclasses looks a class's module up there to read
+        # its (string) annotations.
+        module = types.ModuleType("__snippet__")
+        sys.modules["__snippet__"] = module
+        namespace: dict[str, Any] = module.__dict__
+        namespace.update({"__builtins__": dict(self.builtins), "__name__": "__snippet__"})
         namespace.update(self.types)
         for t in self.spec.tools:
             namespace[t.name] = make_proxy(t, self.returns[t.name], channel)

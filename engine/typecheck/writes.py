@@ -74,11 +74,23 @@ def _targets(node: Expression | None) -> Iterator[MemberExpr]:
         yield from _targets(node.expr)
 
 
+#: Modules whose classes are the snippet's (or its session's) own, class objects included.
+_OWN_CLASS_MODULES = frozenset({SNIPPET_MODULE, CONTEXT_MODULE})
+
+
 def _own(typ: ProperType) -> bool:
     if isinstance(typ, UnionType):
         return all(_own(get_proper_type(item)) for item in typ.items)
     if isinstance(typ, Instance):
-        return typ.type.module_name in _OWN_MODULES and not typ.type.is_enum
+        # A tool's enum members are shared with the code that validates tool results; the
+        # snippet's own enums are its own.
+        shared_enum = typ.type.is_enum and typ.type.module_name == TOOLS_MODULE
+        return typ.type.module_name in _OWN_MODULES and not shared_enum
+    if isinstance(typ, FunctionLike) and typ.is_type_obj():  # the class itself
+        return typ.type_object().module_name in _OWN_CLASS_MODULES
+    if isinstance(typ, TypeType):
+        item = get_proper_type(typ.item)
+        return isinstance(item, Instance) and item.type.module_name in _OWN_CLASS_MODULES
     return False
 
 

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason="seccomp unavailable")
 
 POLICY = Policy.from_toml(
-    'extends = "default"\n[syntax]\nforbid = { remove = ["class"] }\n'
+    'extends = "default"\n'  # which allows classes
     "[limits]\ntimeout_seconds = 3.0\ncpu_seconds = 1.0\nmax_output_bytes = 4096\n"
 )
 
