@@ -125,7 +125,8 @@ class StaticChecker:
         if spec.check_policy:
             announce(Stage.POLICY)
             started = time.perf_counter()
-            ctx = PolicyContext(policy, spec.tools, context.names, context.modules)
+            ctx = PolicyContext(policy, spec.tools, context.names, context.modules,
+                                frozenset(b.name for b in context.bindings if b.kind == "class"))
             try:
                 found = _capped(check_policy(parsed, ctx), "P190", source)
             except RecursionError:

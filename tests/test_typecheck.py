@@ -216,3 +216,24 @@ def test_engines_in_one_process_do_not_share_mypy_state() -> None:
     finally:
         for engine in engines:
             engine.close()
+
+
+def test_an_earlier_snippets_classes_are_types_and_bases_later() -> None:
+    """A class carries across snippets as a lenient stub: named in annotations, extended,
+    called and operated on without false errors (the run still checks what it does)."""
+    from engine import Engine
+
+    with Engine((), "default") as engine, engine.session() as session:
+        first = session.run(
+            "from dataclasses import dataclass\nimport enum\n@dataclass\nclass Item:\n"
+            "    name: str\n    qty: int = 0\nclass Color(enum.Enum):\n    RED = 1\n"
+            "class V:\n    def __init__(self, x):\n        self.x = x\n"
+            "    def __add__(self, other):\n        return V(self.x + other.x)\n")
+        assert first.ok, first.diagnostics
+        later = session.run(
+            "class Special(Item):\n    pass\nsp: Special = Special('b', 3)\n"
+            "shade: Color = Color.RED\nprint(sp.qty, isinstance(sp, Item), shade.name, "
+            "(V(1) + V(2)).x)")
+        assert later.ok and later.stdout == "3 True RED 3\n", later.diagnostics
+        refused = session.check("class Loud(str):\n    pass")
+        assert [d.code for d in refused.diagnostics] == ["P132"]

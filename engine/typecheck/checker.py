@@ -34,7 +34,7 @@ from typing import Any
 from mypy import errorcodes
 from mypy.dmypy_server import Server
 from mypy.modulefinder import BuildSource
-from mypy.nodes import Decorator, ExpressionStmt, FuncDef, MypyFile, NameExpr, Var
+from mypy.nodes import Decorator, ExpressionStmt, FuncDef, MypyFile, NameExpr, TypeInfo, Var
 from mypy.options import Options
 from mypy.types import instance_cache
 
@@ -228,6 +228,9 @@ class TypeChecker:
             text = TypeText()
             if isinstance(node, MypyFile):
                 bindings.append(Binding(name, "module", node.fullname))
+                continue
+            if isinstance(node, TypeInfo):  # a class the snippet defined
+                bindings.append(Binding(name, "class", name))
                 continue
             if isinstance(node, FuncDef):
                 rendered = text.function(name, node)

@@ -20,7 +20,33 @@ SNIPPET_MODULE = "_codeact_snippet"
 TOOLS_ALIAS = "_t"
 PRIVATE_PREFIX = "_cx_"
 
-BindingKind = Literal["value", "function", "module"]
+BindingKind = Literal["value", "function", "module", "class"]
+
+
+#: An earlier snippet's class, as later snippets see it: any attribute, any call, any
+#: operator (its real definition is not carried across; the run still checks it). It can
+#: be named in annotations and extended.
+_ANY_META = PRIVATE_PREFIX + "AnyClassMeta"
+_CLASS_META = (
+    f"class {_ANY_META}(type):",
+    "    def __getattr__(cls, name: str) -> _m_typing.Any: ...",
+)
+_LENIENT_DUNDERS = (
+    "__call__", "__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__",
+    "__next__", "__len__", "__bool__", "__enter__", "__exit__",
+    "__add__", "__sub__", "__mul__", "__truediv__", "__floordiv__", "__mod__", "__pow__",
+    "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__neg__", "__abs__",
+    "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__or__", "__xor__",
+)
+
+
+def _class_stub(name: str) -> list[str]:
+    lines = [f"class {name}(metaclass={_ANY_META}):",
+             "    def __init__(self, *args: _m_typing.Any, **kwargs: _m_typing.Any) -> None: ...",
+             "    def __getattr__(self, name: str) -> _m_typing.Any: ..."]
+    lines.extend(f"    def {method}(self, *args: _m_typing.Any) -> _m_typing.Any: ..."
+                 for method in _LENIENT_DUNDERS)
+    return lines
 
 
 def module_alias(module: str) -> str:
@@ -77,18 +103,23 @@ class SessionContext:
 
     def stub(self) -> str:
         """The ``_codeact_ctx.pyi`` stub that declares every non-module binding."""
-        needed = sorted({m for b in self.bindings if b.kind != "module" for m in b.modules})
+        needed = sorted({m for b in self.bindings if b.kind != "module" for m in b.modules}
+                        | ({"typing"} if any(b.kind == "class" for b in self.bindings) else set()))
         lines = [
             "# Names bound by earlier snippets of this session (generated).",
             f"import {TOOLS_MODULE} as {TOOLS_ALIAS}",
             *(f"import {m} as {module_alias(m)}" for m in needed),
             "",
         ]
+        if any(b.kind == "class" for b in self.bindings):
+            lines.extend(_CLASS_META)
         for b in self.bindings:
             if b.kind == "value":
                 lines.append(f"{b.name}: {b.text}")
             elif b.kind == "function":
                 lines.append(b.text)
+            elif b.kind == "class":
+                lines.extend(_class_stub(b.name))
         return "\n".join(lines) + "\n"
 
     def prelude(self, exclude: Iterable[str] = ()) -> list[str]:
@@ -104,7 +135,11 @@ class SessionContext:
                 top = b.text.split(".")[0]
                 lines.append(f"import {b.text}" if b.name == top == b.text
                              else f"import {b.text} as {b.name}")
-        declared = [b.name for b in self.bindings if b.kind != "module" and b.name not in skip]
+        classes = [b.name for b in self.bindings if b.kind == "class" and b.name not in skip]
+        if classes:  # imported as they are: a rebound name would not be a type
+            lines.append(f"from {CONTEXT_MODULE} import {', '.join(classes)}")
+        declared = [b.name for b in self.bindings
+                    if b.kind not in ("module", "class") and b.name not in skip]
         if declared:
             imports = ", ".join(f"{n} as {PRIVATE_PREFIX}{n}" for n in declared)
             lines.append(f"from {CONTEXT_MODULE} import {imports}")
