@@ -115,6 +115,10 @@ _DENIED_INSTEAD: dict[str, str] = {
                       "attributes",
     "singledispatch": "branch on `isinstance(value, T)` in one function",
     "singledispatchmethod": "branch on `isinstance(value, T)` in one method",
+    "make_dataclass": "write a `@dataclass` class statement",
+    "redirect_stdout": "return or collect the text instead of capturing printed output",
+    "redirect_stderr": "return or collect the text instead of capturing printed output",
+    "chdir": "there is no file system to change directory in",
 }
 
 

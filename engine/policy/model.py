@@ -42,6 +42,8 @@ DEFAULT_DENIED_ATTRIBUTES: tuple[str, ...] = (
     "attrgetter", "methodcaller", "Formatter", "get_type_hints",
     # Makes a class from a namespace dict and any bases: the class rules could not see it.
     "make_dataclass",
+    # contextlib's: swap the process's sys.stdout/stderr for any object, change directory.
+    "redirect_stdout", "redirect_stderr", "chdir",
 )
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
