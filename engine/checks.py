@@ -125,8 +125,10 @@ class StaticChecker:
         if spec.check_policy:
             announce(Stage.POLICY)
             started = time.perf_counter()
-            ctx = PolicyContext(policy, spec.tools, context.names, context.modules,
-                                frozenset(b.name for b in context.bindings if b.kind == "class"))
+            ctx = PolicyContext(
+                policy, spec.tools, context.names, context.modules,
+                frozenset(b.name for b in context.bindings if b.kind == "class"),
+                {b.name: b.text for b in context.bindings if b.kind == "imported"})
             try:
                 found = _capped(check_policy(parsed, ctx), "P190", source)
             except RecursionError:

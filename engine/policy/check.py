@@ -147,7 +147,8 @@ def check_policy(snippet: ParsedSnippet, ctx: PolicyContext) -> list[Diagnostic]
         rules.append(classes)
     snippet.module.visit(_Dispatch(rules, size))
     if classes is not None:
-        classes.resolve_bases(snippet.global_scope, ctx.session_classes, dict(ctx.session_modules))
+        classes.resolve_bases(snippet.scopes, snippet.global_scope, ctx.session_classes,
+                              dict(ctx.session_modules))
     non_import = check_names(snippet, ctx, findings)
     aliases = {k: v for k, v in ctx.session_modules.items() if k not in snippet.module_bindings}
     aliases.update({k: v for k, v in imports.aliases.items() if k not in non_import})

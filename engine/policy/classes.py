@@ -12,9 +12,17 @@ tools' models carry machinery that other code in the process relies on.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 
 import libcst as cst
-from libcst.metadata import Assignment, BuiltinAssignment, ImportAssignment
+from libcst.metadata import (
+    Assignment,
+    BaseAssignment,
+    BuiltinAssignment,
+    ClassScope,
+    ImportAssignment,
+    Scope,
+)
 
 from engine.policy.rules import Findings, PolicyContext, is_dunder
 from engine.policy.special_methods import CLASS_DUNDERS
@@ -24,6 +32,13 @@ _MODULE_BASES = frozenset({
     ("enum", "Enum"), ("enum", "IntEnum"), ("enum", "StrEnum"), ("enum", "Flag"),
     ("enum", "IntFlag"), ("typing", "NamedTuple"), ("typing", "TypedDict"),
 })
+#: Subscripted bases: ``Generic[T]``.
+_GENERIC_BASES = frozenset({("typing", "Generic")})
+_BASE_NAMES = frozenset(f"{m}.{n}" for m, n in _MODULE_BASES)
+_GENERIC_NAMES = frozenset(f"{m}.{n}" for m, n in _GENERIC_BASES)
+
+#: Keywords by which a call names the module (or path) of the class it makes.
+_CLAIMS = frozenset({"module", "qualname"})
 _ENUM_FACTORIES = frozenset(name for module, name in _MODULE_BASES if module == "enum")
 
 
@@ -79,42 +94,34 @@ class ClassRule(cst.BatchableCSTVisitor):
         for keyword in node.keywords:
             name = keyword.keyword.value if keyword.keyword is not None else "**"
             self.findings.add(keyword, "P131", f"the class keyword `{name}=` is not allowed")
-        for statement in node.body.body:
-            self._member(statement)
-
-    def _member(self, statement: cst.BaseStatement | cst.BaseSmallStatement) -> None:
-        if isinstance(statement, cst.FunctionDef):
-            self._special(statement.name)
-        elif isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                targets: list[cst.BaseExpression] = []
-                if isinstance(small, cst.Assign):
-                    targets = [t.target for t in small.targets]
-                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                    targets = [small.target]
-                for target in targets:
-                    if isinstance(target, cst.Name):
-                        self._special(target)
-        elif isinstance(statement, cst.If):  # methods defined under a condition
-            for inner in statement.body.body:
-                self._member(inner)
-
-    def _special(self, name: cst.Name) -> None:
-        if is_dunder(name.value) and name.value not in CLASS_DUNDERS:
-            self.findings.add(name, "P133", f"a class cannot define `{name.value}`")
 
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Name) and node.func.value == "super" and node.args:
             self.findings.add(node, "P134", "`super()` is called with arguments")
         if _dotted(node.func).split(".")[-1] in _ENUM_FACTORIES:
             self.enum_calls.append(node)
+        tool = isinstance(node.func, cst.Name) and node.func.value in self.ctx.tools.names
+        for arg in node.args:
+            # Which module a made class claims to be from (namedtuple, enums, TypedDict):
+            # functions that write into a class's module would write into that one.
+            if not tool and arg.keyword is not None and arg.keyword.value in _CLAIMS:
+                self.findings.add(arg, "P135", f"`{arg.keyword.value}=` names where a class "
+                                  "comes from; a snippet's classes come from the snippet")
 
-    def resolve_bases(self, global_scope: object, session_classes: frozenset[str],
-                session_modules: dict[str, str]) -> None:
-        """Bases and enum calls, once the snippet's scopes are known."""
+    def resolve_bases(self, scopes: Mapping[cst.CSTNode, Scope | None], global_scope: object,
+                      session_classes: frozenset[str], session_modules: dict[str, str]) -> None:
+        """Bases, special methods and enum calls, once the snippet's scopes are known."""
+        for scope in {s for s in scopes.values() if isinstance(s, ClassScope)}:
+            for assignment in scope.assignments:
+                node = getattr(assignment, "node", None)
+                if is_dunder(assignment.name) and assignment.name not in CLASS_DUNDERS \
+                        and node is not None:
+                    self.findings.add(node, "P133",
+                                      f"a class cannot define `{assignment.name}`")
         for node in self.classes:
             for base in node.bases:
-                if not self._allowed_base(base.value, global_scope, session_classes,
+                where = scopes.get(base.value) or global_scope
+                if not self._allowed_base(base.value, where, session_classes,
                                           session_modules):
                     self.findings.add(base.value, "P132",
                                       f"a class cannot extend `{_dotted(base.value) or '...'}`")
@@ -138,18 +145,19 @@ class ClassRule(cst.BatchableCSTVisitor):
                 self.findings.add(call, "P135", "the enum's member names must be one string "
                                   "literal without double underscores")
 
-    def _assignments(self, name: str, global_scope: object) -> list[Assignment]:
-        scope = global_scope
-        if scope is None or name not in scope:  # type: ignore[operator]
+    def _assignments(self, name: str, scope: object) -> list[BaseAssignment]:
+        """Every binding of ``name`` visible from ``scope`` (parameters and locals included,
+        which shadow module-level names)."""
+        if not isinstance(scope, Scope) or name not in scope:
             return []
-        return [a for a in scope[name] if isinstance(a, Assignment)]  # type: ignore[index]
+        return list(scope[name])
 
     def _module_of(self, name: str, global_scope: object,
                    session_modules: dict[str, str]) -> str | None:
         found = self._assignments(name, global_scope)
         if not found:
             return session_modules.get(name)
-        imported = [_imported_as(a) for a in found]
+        imported = [_imported_as(a) if isinstance(a, Assignment) else None for a in found]
         if all(i is not None and i[1] == "" for i in imported):
             modules = {i[0] for i in imported if i is not None}
             return modules.pop() if len(modules) == 1 else None
@@ -162,26 +170,39 @@ class ClassRule(cst.BatchableCSTVisitor):
         if isinstance(func, cst.Name):
             found = self._assignments(func.value, global_scope)
             return bool(found) and all(
-                (i := _imported_as(a)) is not None and i[0] == "enum" for a in found)
+                isinstance(a, Assignment) and (i := _imported_as(a)) is not None
+                and i[0] == "enum" for a in found)
         return False
 
-    def _allowed_base(self, base: cst.BaseExpression, global_scope: object,
-                      session_classes: frozenset[str],
-                      session_modules: dict[str, str]) -> bool:
+    def _allowed_base(self, base: cst.BaseExpression, scope: object,
+                      session_classes: frozenset[str], session_modules: dict[str, str],
+                      generic: bool = False) -> bool:
+        bases = _GENERIC_BASES if generic else _MODULE_BASES
         if isinstance(base, cst.Attribute) and isinstance(base.value, cst.Name):
-            module = self._module_of(base.value.value, global_scope, session_modules)
-            return module is not None and (module, base.attr.value) in _MODULE_BASES
+            module = self._module_of(base.value.value, scope, session_modules)
+            return module is not None and (module, base.attr.value) in bases
+        if isinstance(base, cst.Subscript):  # Generic[T]
+            return self._allowed_base(base.value, scope, session_classes, session_modules,
+                                      generic=True)
         if not isinstance(base, cst.Name):
             return False
-        found = [a for a in self._assignments(base.value, global_scope)
+        found = [a for a in self._assignments(base.value, scope)
                  if not isinstance(a, BuiltinAssignment)]
         if not found:
-            return base.value in self.exceptions or base.value in session_classes
+            if generic:
+                return self.ctx.session_imports.get(base.value) in _GENERIC_NAMES
+            return (base.value in self.exceptions or base.value == "object"
+                    or base.value in session_classes
+                    or self.ctx.session_imports.get(base.value) in _BASE_NAMES)
         for assignment in found:
+            if not isinstance(assignment, Assignment):
+                return False  # a parameter, a comprehension variable...
             imported = _imported_as(assignment)
             if imported is not None:
-                if imported not in _MODULE_BASES:
+                if imported not in bases:
                     return False
+            elif generic:
+                return False
             elif not isinstance(assignment.node, cst.ClassDef):
                 return False  # rebound to something else somewhere in the snippet
         return True

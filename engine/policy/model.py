@@ -44,6 +44,9 @@ DEFAULT_DENIED_ATTRIBUTES: tuple[str, ...] = (
     "make_dataclass",
     # contextlib's: swap the process's sys.stdout/stderr for any object, change directory.
     "redirect_stdout", "redirect_stderr", "chdir",
+    # enum's: copy a class's members into the dict of the module the class names (which a
+    # class can name freely: the sandbox's own modules too).
+    "global_enum", "global_str", "global_enum_repr", "global_flag_repr",
 )
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)

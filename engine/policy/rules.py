@@ -44,6 +44,8 @@ class PolicyContext:
     session_names: frozenset[str] = frozenset()
     session_modules: Mapping[str, str] = field(default_factory=dict)
     session_classes: frozenset[str] = frozenset()  # classes earlier snippets defined
+    #: names earlier snippets imported from modules (``Enum`` -> ``enum.Enum``)
+    session_imports: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def readable_names(self) -> frozenset[str]:

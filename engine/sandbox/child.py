@@ -202,6 +202,37 @@ def make_proxy(spec: ToolSpec, returns: Any, channel: Channel) -> Callable[..., 
     return proxy
 
 
+def _forget_caches() -> None:
+    """Empty the standard library's caches that are keyed by snippet values: a key whose
+    ``__eq__`` and ``__hash__`` lie (an IntFlag member equal to everything) would make a
+    later snippet's lookup find an earlier snippet's entry (``re.compile`` with other
+    flags)."""
+    re_module = sys.modules.get("re")
+    if re_module is not None:
+        re_module.purge()
+    typing_module = sys.modules.get("typing")
+    for cleanup in getattr(typing_module, "_cleanups", ()):
+        cleanup()
+
+
+#: Decorators that change the class they are given: in the sandbox they take only the
+#: snippet's own classes (a module's or a tool's class is shared with the rest of the child).
+_OWN_CLASSES_ONLY = frozenset({("dataclasses", "dataclass"), ("functools", "total_ordering")})
+
+
+def _own_classes_only(decorate: Any, name: str) -> Any:
+    def only_own(cls: Any = None, /, **options: Any) -> Any:
+        if cls is None:
+            return lambda later: only_own(later, **options)
+        if not isinstance(cls, type) or cls.__module__ != "__snippet__":
+            raise TypeError(f"{name}() applies only to classes the snippet defines")
+        return decorate(cls, **options)
+
+    only_own.__name__ = only_own.__qualname__ = name
+    only_own.__doc__ = decorate.__doc__
+    return only_own
+
+
 def _module_view(
     name: str, allowed: frozenset[str], views: dict[str, types.ModuleType],
     denied: frozenset[str] = frozenset(),
@@ -222,7 +253,8 @@ def _module_view(
             if value.__name__ in allowed and value.__name__.startswith(name + "."):
                 setattr(view, attribute, _module_view(value.__name__, allowed, views, denied))
             continue
-        setattr(view, attribute, value)
+        setattr(view, attribute, _own_classes_only(value, attribute)
+                if (name, attribute) in _OWN_CLASSES_ONLY else value)
     return view
 
 
@@ -325,6 +357,7 @@ class Executor:
         self.namespace.update(self.engine_names)
         self.namespace["__builtins__"] = self.builtins
         self.namespace.pop("print", None)  # a global `print` would shadow the builtin
+        _forget_caches()
         before = dict(self.namespace)
         sys.stdout, sys.stderr = self.stdout, self.stderr
         cpu_start = time.process_time()

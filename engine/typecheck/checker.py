@@ -229,8 +229,12 @@ class TypeChecker:
             if isinstance(node, MypyFile):
                 bindings.append(Binding(name, "module", node.fullname))
                 continue
-            if isinstance(node, TypeInfo):  # a class the snippet defined
-                bindings.append(Binding(name, "class", name))
+            if isinstance(node, TypeInfo) and node.module_name == SNIPPET_MODULE:
+                bindings.append(Binding(name, "class", name))  # a class the snippet defined
+                continue
+            source_module = _imported_from(node)
+            if source_module is not None and node is not None:  # from typing import Any
+                bindings.append(Binding(name, "imported", node.fullname, (source_module,)))
                 continue
             if isinstance(node, FuncDef):
                 rendered = text.function(name, node)
@@ -283,6 +287,18 @@ def _without_checker_comments(source: str) -> str:
     return "".join(lines)
 
 
+def _imported_from(node: object) -> str | None:
+    """The module a name was imported from, for a name the snippet bound by importing it
+    from a module (a class, a function, a special form such as ``typing.Any``)."""
+    fullname = getattr(node, "fullname", "")
+    if not isinstance(fullname, str) or "." not in fullname:
+        return None
+    module = fullname.rsplit(".", 1)[0]
+    if module.split(".")[0] in (SNIPPET_MODULE, CONTEXT_MODULE, TOOLS_MODULE, "builtins"):
+        return None
+    return module
+
+
 def _diagnostics(
     messages: Sequence[str], source: str, offset: int, last_line: int, snippet_path: str
 ) -> list[Diagnostic]:
@@ -309,16 +325,53 @@ def _diagnostics(
             continue
         rule = item.get("code") or "misc"
         entry = codes.for_rule(Stage.TYPES, rule)
+        message = str(item.get("message", ""))
+        softened = severity == "error" and _inferred_too_narrowly(message)
+        if softened:
+            severity = "warning"
         end_line = item.get("end_line")
         end_column = item.get("end_column")
         found.append(Diagnostic(
             stage=Stage.TYPES, code=entry.code, rule=rule,
             severity=Severity.ERROR if severity == "error" else Severity.WARNING,
-            message=str(item.get("message", "")),
+            message=message,
             line=line, column=int(item.get("column", 0)) + 1,
             end_line=end_line - offset if isinstance(end_line, int) and end_line > offset else None,
             end_column=end_column + 1 if isinstance(end_column, int) else None,
             source_line=line_of(lines, line),
-            hint=item.get("hint") or entry.hint,
+            hint=_SOFTENED_HINT if softened else item.get("hint") or entry.hint,
         ))
     return found
+
+
+#: Errors that come from how mypy infers unannotated data, not from the code: an int-valued
+#: container that later gets a float, values of several types joined to ``object``, a list of
+#: functions of different signatures. Python runs such code; these become warnings (the
+#: snippet runs, and a real mistake still fails at run time). Anything else stays an error.
+_TOO_NARROW = (
+    re.compile(r'expression has type "float", (target|variable) has type "int"'),
+    # Into a container inferred from ints; not into a tool's or a function's parameter.
+    re.compile(r'^Argument \d+ to "(append|insert|__setitem__|setdefault)" of "(list|dict)" '
+               r'has incompatible type "float"; expected "int"'),
+    re.compile(r'\("object"( and "[^"]+")?\)$'),
+    re.compile(r'\("[^"]+" and "object"\)$'),
+    re.compile(r'^Value of type "object" is not indexable'),
+    re.compile(r'^"object" has no attribute'),
+    re.compile(r'^Cannot call function of unknown type'),
+    re.compile(r'^Argument \d+ to "(len|sorted|sum|min|max|int|float|str|round|abs|list|'
+               r'tuple|set|dict|enumerate|zip|reversed|append|extend|insert|__setitem__|join)"'
+               r'( of "[^"]+")? has incompatible type "object"; expected'),
+    re.compile(r'has incompatible item type "object"'),
+    # max(counts, key=counts.get): mypy cannot pick an overload of dict.get as a key.
+    re.compile(r'^Argument "key" to "(max|min|sorted)" has incompatible type overloaded '
+               r'function'),
+)
+
+_SOFTENED_HINT = (
+    "mypy inferred this from the first values, which is narrower than what the code puts "
+    "there; the snippet runs. For a precise check, annotate the container: "
+    "`stats: dict[str, float] = {...}`, `config: dict[str, Any] = {...}`.")
+
+
+def _inferred_too_narrowly(message: str) -> bool:
+    return any(pattern.search(message) for pattern in _TOO_NARROW)

@@ -20,7 +20,7 @@ SNIPPET_MODULE = "_codeact_snippet"
 TOOLS_ALIAS = "_t"
 PRIVATE_PREFIX = "_cx_"
 
-BindingKind = Literal["value", "function", "module", "class"]
+BindingKind = Literal["value", "function", "module", "class", "imported"]
 
 
 #: An earlier snippet's class, as later snippets see it: any attribute, any call, any
@@ -103,7 +103,8 @@ class SessionContext:
 
     def stub(self) -> str:
         """The ``_codeact_ctx.pyi`` stub that declares every non-module binding."""
-        needed = sorted({m for b in self.bindings if b.kind != "module" for m in b.modules}
+        needed = sorted({m for b in self.bindings if b.kind not in ("module", "imported")
+                         for m in b.modules}
                         | ({"typing"} if any(b.kind == "class" for b in self.bindings) else set()))
         lines = [
             "# Names bound by earlier snippets of this session (generated).",
@@ -135,11 +136,16 @@ class SessionContext:
                 top = b.text.split(".")[0]
                 lines.append(f"import {b.text}" if b.name == top == b.text
                              else f"import {b.text} as {b.name}")
+        for b in self.bindings:  # imported again, as the snippet imported them
+            if b.kind == "imported" and b.name not in skip:
+                module, _, attribute = b.text.rpartition(".")
+                lines.append(f"from {module} import {attribute}" if attribute == b.name
+                             else f"from {module} import {attribute} as {b.name}")
         classes = [b.name for b in self.bindings if b.kind == "class" and b.name not in skip]
         if classes:  # imported as they are: a rebound name would not be a type
             lines.append(f"from {CONTEXT_MODULE} import {', '.join(classes)}")
         declared = [b.name for b in self.bindings
-                    if b.kind not in ("module", "class") and b.name not in skip]
+                    if b.kind not in ("module", "class", "imported") and b.name not in skip]
         if declared:
             imports = ", ".join(f"{n} as {PRIVATE_PREFIX}{n}" for n in declared)
             lines.append(f"from {CONTEXT_MODULE} import {imports}")
