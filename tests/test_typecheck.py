@@ -9,6 +9,7 @@ import pytest
 from engine import Engine, Policy, SessionContext, Stage, load_tools, render_stubs
 from engine.catalog import ToolCatalog
 from engine.checks import CheckSpec, StaticChecker
+from engine.diagnostics import Severity
 from engine.typecheck.context import Binding
 from tests.conftest import codes_of, only
 
@@ -237,3 +238,42 @@ def test_an_earlier_snippets_classes_are_types_and_bases_later() -> None:
         assert later.ok and later.stdout == "3 True RED 3\n", later.diagnostics
         refused = session.check("class Loud(str):\n    pass")
         assert [d.code for d in refused.diagnostics] == ["P132"]
+
+
+@pytest.mark.parametrize("source", [
+    "stats = {'revenue': 31000}\nstats['ratio'] = round(1 / 3, 2)\nprint(stats)",
+    "values = [1, 2]\nvalues.append(2.5)\nprint(values)",
+    "config = {'name': 'w', 'retries': 3}\nprint(config['retries'] * 2)",
+    "record = {'id': 1, 'tags': ['a']}\nprint(len(record['tags']))",
+    "def a(x):\n    return x\ndef b(x, y):\n    return x + y\nfs = [a, b]\nprint(fs[0](1))",
+    "counts = {'a': 3, 'b': 5}\nprint(max(counts, key=counts.get))",
+])
+def test_what_mypy_infers_too_narrowly_from_unannotated_data_is_a_warning(source: str) -> None:
+    from engine import Engine
+
+    with Engine((), "default") as engine:
+        result = engine.run(source)
+    assert result.ok, result.diagnostics
+    assert all(d.severity is Severity.WARNING for d in result.diagnostics)
+
+
+@pytest.mark.parametrize(("source", "code"), [
+    ("print(len(1))", "T101"),
+    ("counts = [1, 2]\ncounts += 1", "T101"),
+    ("def f(**kw: int) -> None:\n    pass\nf(**42)", "T101"),
+    ("n: int = 1\nn = 'one'", "T108"),
+    ("items = [1, 2]\nitems.append('three')", "T101"),
+    ("print(add(1.5, 2))", "T101"),  # a tool's parameter stays precise
+])
+def test_real_type_errors_are_still_errors(source: str, code: str) -> None:
+    from engine import Engine, ToolRegistry, tool
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    with Engine(ToolRegistry([add]), "default") as engine:
+        report = engine.check(source)
+    errors = [d.code for d in report.diagnostics if d.severity is Severity.ERROR]
+    assert code in errors, report.diagnostics
