@@ -120,3 +120,22 @@ def test_benchmark_runs_end_to_end(snippets: list, tmp_path: Path) -> None:
     assert report["snippets"] == len(expected)
     assert all(o["outcome"] for o in report["outcomes"])
     assert report["correct"] == sum(o["outcome"] == "correct" for o in report["outcomes"])
+
+
+def test_the_outside_yardstick_runs_both_interpreters(tmp_path: Path) -> None:
+    """benchmarks/everyday/yardstick.py on a small file in the shape of smolagents' tests."""
+    fake = tmp_path / "test_local_python_executor.py"
+    fake.write_text(
+        "import pytest\n"
+        "def test_a():\n"
+        "    evaluate_python_code('x = 3', {}, state={})\n"
+        "def test_b():\n"
+        "    code = 'import os\\nos.getcwd()'\n"
+        "@pytest.mark.parametrize('code,expected', [('sorted({3, 1})', [1, 3])])\n"
+        "def test_c(code, expected):\n"
+        "    pass\n")
+    script = ROOT / "benchmarks" / "everyday" / "yardstick.py"
+    done = subprocess.run([sys.executable, str(script), str(fake)], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "3/3" in done.stdout  # 3 = 3, os refused by both, the sorted list equal
