@@ -277,3 +277,13 @@ def test_real_type_errors_are_still_errors(source: str, code: str) -> None:
         report = engine.check(source)
     errors = [d.code for d in report.diagnostics if d.severity is Severity.ERROR]
     assert code in errors, report.diagnostics
+
+
+def test_optional_match_gets_a_hint_that_shows_the_fix() -> None:
+    from engine import Engine
+
+    with Engine((), "default") as engine:
+        report = engine.check("import re\nre.search('a', 'abc').group()")
+    finding = report.diagnostics[0]
+    assert finding.code == "T105" and finding.hint is not None
+    assert "if m:" in finding.hint and "m.group()" in finding.hint

@@ -339,7 +339,8 @@ def _diagnostics(
             end_line=end_line - offset if isinstance(end_line, int) and end_line > offset else None,
             end_column=end_column + 1 if isinstance(end_column, int) else None,
             source_line=line_of(lines, line),
-            hint=_SOFTENED_HINT if softened else item.get("hint") or entry.hint,
+            hint=_SOFTENED_HINT if softened else _optional_hint(message) or item.get("hint")
+            or entry.hint,
         ))
     return found
 
@@ -371,6 +372,17 @@ _SOFTENED_HINT = (
     "mypy inferred this from the first values, which is narrower than what the code puts "
     "there; the snippet runs. For a precise check, annotate the container: "
     "`stats: dict[str, float] = {...}`, `config: dict[str, Any] = {...}`.")
+
+
+def _optional_hint(message: str) -> str | None:
+    """What to write for the Optional values models trip on most."""
+    if message.startswith('Item "None" of "Match['):
+        return ("re.search and re.match return None when nothing matches: "
+                "`m = re.search(...)`, then `if m:` before `m.group()`")
+    if message.startswith('Item "None" of'):
+        return ("the value can be None here: assign it to a name and check "
+                "`if value is not None:` first, or give a default (`value or ...`)")
+    return None
 
 
 def _inferred_too_narrowly(message: str) -> bool:
