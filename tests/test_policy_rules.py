@@ -308,3 +308,10 @@ def test_a_base_must_still_hold_the_class_it_was_given() -> None:
     with Engine((), "default", check_types=False) as engine:
         report = engine.check("class A:\n    pass\nA = dict\nclass B(A):\n    pass")
     assert codes_of(report) == ["P132"]
+
+
+def test_namedtuple_underscore_api_is_allowed_by_name(policy_only: Engine) -> None:
+    assert policy_only.check(
+        "from collections import namedtuple\nP = namedtuple('P', 'x y')\np = P(1, 2)\n"
+        "print(p._replace(x=5), p._asdict(), P._fields, P._make([3, 4]))").ok
+    assert codes_of(policy_only.check("x = [1]\nprint(x._private)")) == ["P122"]

@@ -78,6 +78,11 @@ class Attributes(BaseModel):
     allow_private: bool = Field(
         default=False, description="Allow attributes whose name starts with one underscore."
     )
+    allow_private_names: tuple[str, ...] = Field(
+        default=(),
+        description="Single-underscore attribute names allowed although `allow_private` is "
+        "off (public APIs spelled with an underscore, such as namedtuple's `_replace`).",
+    )
 
 
 class Syntax(BaseModel):

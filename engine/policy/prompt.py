@@ -35,8 +35,10 @@ def prompt_rules(policy: Policy) -> list[str]:
         if n not in policy.allowed_builtins
     ][:_SAFE_BUILTIN_HINT]
     if denied:
+        allowed_private = ", ".join(policy.attributes.allow_private_names)
         rules.append("Do not use " + ", ".join(denied) + ", or any name or attribute that "
-                     "starts with an underscore.")
+                     "starts with an underscore"
+                     + (f" (except {allowed_private})." if allowed_private else "."))
     forbidden = [_SYNTAX_LABELS[k] for k in policy.syntax.forbid if k != "import"]
     if forbidden:
         rules.append("Do not use " + ", ".join(forbidden) + ".")

@@ -278,7 +278,8 @@ class AttributeRule(cst.BatchableCSTVisitor):
             self.findings.add(node, "P121", f"attribute `{name}` is not allowed",
                               hint=denied_attribute_hint(name))
             return
-        if name.startswith("_") and not attributes.allow_private:
+        if name.startswith("_") and not attributes.allow_private \
+                and name not in attributes.allow_private_names:
             self.findings.add(node, "P122", f"attribute `{name}` is private",
                               hint="use the public fields and methods (no leading underscore)")
 
