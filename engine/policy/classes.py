@@ -24,7 +24,7 @@ from libcst.metadata import (
     Scope,
 )
 
-from engine.policy.rules import Findings, PolicyContext, is_dunder
+from engine.policy.rules import Findings, PolicyContext, _dotted, is_dunder
 from engine.policy.special_methods import CLASS_DUNDERS
 
 #: Bases from modules, by the module's name and the attribute's.
@@ -68,14 +68,6 @@ def _imported_as(assignment: Assignment) -> tuple[str, str] | None:
             if _dotted(bound) == assignment.name:
                 return _dotted(alias.name), ""
     return None
-
-
-def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
 
 
 class ClassRule(cst.BatchableCSTVisitor):
