@@ -128,7 +128,9 @@ _CATALOG: tuple[Code, ...] = (
         "P122", "private-attribute", Stage.POLICY,
         "Access to a private attribute",
         "Attributes that start with an underscore are internals. The policy denies them unless "
-        "`attributes.allow_private` is true.",
+        "`attributes.allow_private` is true, except a class's own state: `self._name` (and "
+        "`cls._name`) inside the methods of the class, when `self` is the method's first "
+        "parameter and is never reassigned.",
         hint='Use the public fields and methods (no leading underscore).',
         example="import re; re._compiler",
     ),
@@ -206,6 +208,16 @@ _CATALOG: tuple[Code, ...] = (
         example="import enum\nnames = [('RED', 1)]\nColor = enum.Enum('Color', names)",
     ),
     Code(
+        "P136", "private-method-misused",
+        Stage.POLICY,
+        "A method that uses `self`'s private attributes is used inside its class body",
+        "Inside the class body a method is still a plain function, which could be given any "
+        "object as `self`. Methods that use private attributes are called on the class's "
+        "objects, after the class statement (`@name.setter` of a property is fine).",
+        hint="Call the method on an object of the class, after the class statement.",
+        example="class A:\n    def f(self):\n        return self._x\n    g = f",
+    ),
+    Code(
         "P140", "format-traversal", Stage.POLICY,
         "Attribute or index traversal inside a format string",
         "`str.format` and `str.format_map` evaluate `{0.attr}` and `{0[key]}` fields, which "
@@ -280,7 +292,8 @@ _CATALOG: tuple[Code, ...] = (
         "Attribute that does not exist",
         "The value has no attribute of that name. For a tool's return value, the fields of its "
         "model are listed in the tool stubs.",
-        hint="Use one of the fields of the model as declared in the tool stubs.",
+        hint="Use an attribute the value has: for a tool's result, a field of its model as "
+        "declared in the tool stubs; for your own class, one set in `__init__`.",
     ),
     Code(
         "T104", "name-defined", Stage.TYPES,

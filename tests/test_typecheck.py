@@ -247,6 +247,10 @@ def test_an_earlier_snippets_classes_are_types_and_bases_later() -> None:
     "record = {'id': 1, 'tags': ['a']}\nprint(len(record['tags']))",
     "def a(x):\n    return x\ndef b(x, y):\n    return x + y\nfs = [a, b]\nprint(fs[0](1))",
     "counts = {'a': 3, 'b': 5}\nprint(max(counts, key=counts.get))",
+    # Python runs these as meant; they fail clearly at run time if they are wrong
+    "import re\nprint(re.search('a', 'abc').group())",
+    "class T:\n    pass\nt = T()\nt.label = 'x'\nprint(t.label)",
+    "class T:\n    data: dict = {}\n    data['k']: str = 'v'\nprint(T.data)",
 ])
 def test_what_mypy_infers_too_narrowly_from_unannotated_data_is_a_warning(source: str) -> None:
     from engine import Engine
@@ -264,6 +268,11 @@ def test_what_mypy_infers_too_narrowly_from_unannotated_data_is_a_warning(source
     ("n: int = 1\nn = 'one'", "T108"),
     ("items = [1, 2]\nitems.append('three')", "T101"),
     ("print(add(1.5, 2))", "T101"),  # a tool's parameter stays precise
+    # an attribute the snippet never sets on its class: a typo, not a dynamic attribute
+    ("class T:\n    def __init__(self):\n        self.label = 'x'\nprint(T().lable)", "T103"),
+    ("class T:\n    pass\nt = T()\nt.label = 'x'\nprint(t.lable)", "T103"),
+    ("import re\nm = re.compile('a')\nprint(m.serch('abc'))", "T103"),
+    ("def f(x: str | None) -> int:\n    return x.count('a')", "T105"),  # not a regex match
 ])
 def test_real_type_errors_are_still_errors(source: str, code: str) -> None:
     from engine import Engine, ToolRegistry, tool
@@ -287,3 +296,4 @@ def test_optional_match_gets_a_hint_that_shows_the_fix() -> None:
     finding = report.diagnostics[0]
     assert finding.code == "T105" and finding.hint is not None
     assert "if m:" in finding.hint and "m.group()" in finding.hint
+    assert finding.severity is Severity.WARNING  # it runs; no match fails clearly at run time

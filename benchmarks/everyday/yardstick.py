@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import math
 import sys
+import textwrap
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pydantic_core import PydanticSerializationError, to_jsonable_python  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -37,53 +38,95 @@ MODULES = ["math", "statistics", "json", "re", "datetime", "collections", "itert
            "csv", "copy", "unicodedata", "difflib"]
 
 
-def snippets(test_file: Path) -> list[str]:
-    found: list[str] = []
-    for node in ast.walk(ast.parse(test_file.read_text())):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == \
-                "evaluate_python_code" and node.args:
-            found.extend(_strings([node.args[0]]))
+#: Test classes and functions whose snippets are security probes, not everyday code.
+_PROBE_WORDS = ("secur", "vulnerab", "danger", "escape", "dunder", "unsafe", "forbidden",
+                "import_os")
+
+
+def snippets(test_file: Path) -> list[tuple[str, bool]]:
+    """``(code, is_probe)`` for every distinct snippet the test file runs.
+
+    Snippets are the strings (plain or wrapped in ``dedent``) passed to
+    ``evaluate_python_code`` or an ``executor(...)``, assigned to a name that starts with
+    ``code`` or ends with ``_code``, or listed under a ``parametrize`` argument whose name
+    contains ``code``. A snippet is a probe when a test class or function around it is named
+    after security (``TestSecurity...``, ``test_vulnerability_...``, ``dangerous_...``).
+    """
+    found: list[tuple[str, bool]] = []
+
+    def visit(node: ast.AST, probe: bool) -> None:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            probe = probe or any(w in node.name.lower() for w in _PROBE_WORDS)
+            for decorator in node.decorator_list:
+                found.extend((c, probe) for c in _parametrized(decorator))
+        if isinstance(node, ast.Call) and _called(node.func) in (
+                "evaluate_python_code", "executor") and node.args:
+            found.extend((c, probe) for c in _strings([node.args[0]]))
         elif isinstance(node, ast.Assign) and any(
-                getattr(t, "id", None) == "code" for t in node.targets):
-            found.extend(_strings([node.value]))
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == \
-                "parametrize" and len(node.args) >= 2:
-            names = [n.strip() for n in str(getattr(node.args[0], "value", "")).split(",")]
-            if "code" in names and isinstance(node.args[1], (ast.List, ast.Tuple)):
-                at = names.index("code")
-                for case in node.args[1].elts:
-                    item = case.elts[at] if isinstance(case, ast.Tuple) and len(case.elts) > at \
-                        else case
-                    found.extend(_strings([item]))
-    unique: dict[str, None] = {}
-    for raw in found:
+                isinstance(t, ast.Name) and (t.id.startswith("code") or t.id.endswith("_code"))
+                for t in node.targets):
+            found.extend((c, probe or any(isinstance(t, ast.Name) and "danger" in t.id
+                                          for t in node.targets))
+                         for c in _strings([node.value]))
+        for child in ast.iter_child_nodes(node):
+            visit(child, probe)
+
+    visit(ast.parse(test_file.read_text()), False)
+    unique: dict[str, bool] = {}
+    for raw, probe in found:
         text = raw.strip("\n")
         try:
             ast.parse(text)
         except SyntaxError:
             continue
         if text:
-            unique[text] = None
-    return list(unique)
+            unique[text] = unique.get(text, False) or probe
+    return list(unique.items())
+
+
+def _called(func: ast.expr) -> str:
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
+def _parametrized(decorator: ast.expr) -> list[str]:
+    if not (isinstance(decorator, ast.Call) and _called(decorator.func) == "parametrize"
+            and len(decorator.args) >= 2 and isinstance(decorator.args[1], (ast.List, ast.Tuple))):
+        return []
+    names = [n.strip() for n in str(getattr(decorator.args[0], "value", "")).split(",")]
+    at = next((i for i, n in enumerate(names) if "code" in n), None)
+    if at is None:
+        return []
+    items = [case.elts[at] if isinstance(case, ast.Tuple) and len(case.elts) > at else case
+             for case in decorator.args[1].elts]
+    return _strings(items)
 
 
 def _strings(nodes: list[ast.expr]) -> list[str]:
-    return [n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    """String constants, also inside ``dedent(...)``."""
+    out: list[str] = []
+    for node in nodes:
+        if isinstance(node, ast.Call) and _called(node.func) == "dedent" and node.args:
+            out.extend(_strings([node.args[0]]))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            out.append(textwrap.dedent(node.value))
+    return out
 
 
-def with_result(code: str) -> str:
-    """The code, plus a trailing read of the name its last statement assigns."""
+def with_result(code: str) -> tuple[str, bool]:
+    """The code, plus a trailing read of the name its last statement assigns; and whether
+    the two values can be compared (not when the snippet ends inside a loop or a block, where
+    smolagents answers the last expression it evaluated and the engine answers nothing)."""
     last = ast.parse(code).body[-1]
-    while isinstance(last, (ast.For, ast.While)) and last.body:  # its last statement ran last
-        last = last.body[-1]
+    if isinstance(last, ast.Expr):
+        return code, True
     target: ast.expr | None = None
     if isinstance(last, ast.Assign):
         target = last.targets[-1]
     elif isinstance(last, (ast.AugAssign, ast.AnnAssign)):
         target = last.target
-    if isinstance(target, (ast.Name, ast.Tuple, ast.Subscript)):
-        return f"{code}\n{ast.unparse(target)}"
-    return code
+    if isinstance(target, (ast.Name, ast.Tuple, ast.Subscript, ast.Attribute)):
+        return f"{code}\n{ast.unparse(target)}", True
+    return code, False
 
 
 def peer(code: str) -> tuple[str, Any]:
@@ -97,23 +140,25 @@ def peer(code: str) -> tuple[str, Any]:
         return "error", type(exc).__name__
 
 
-def same(theirs: tuple[str, Any], ours: tuple[str, Any]) -> bool:
+def same(theirs: tuple[str, Any], ours: tuple[str, Any], comparable: bool = True) -> bool:
+    """Both failed, or both ran and answered the same data. The peer's value is first put
+    through the encoding the engine answers with (pydantic-core's: tuples and generators
+    become lists, tuple keys strings); a value that is not data (an object of the snippet's
+    class) and a snippet that ends in a block are compared by whether both ran."""
     if theirs[0] != "ok" or ours[0] != "ok":
         return theirs[0] != "ok" and ours[0] != "ok"
-    if isinstance(theirs[1], float) and isinstance(ours[1], float):
-        return math.isclose(theirs[1], ours[1])
-    if isinstance(theirs[1], (set, frozenset)) and isinstance(ours[1], list):  # a set answered
-        return bool(sorted(map(repr, _as_json(list(theirs[1])))) ==
-                    sorted(map(repr, _as_json(ours[1]))))
-    return bool(_as_json(theirs[1]) == _as_json(ours[1]))
-
-
-def _as_json(value: Any) -> Any:
+    if not comparable:
+        return True
     try:
-        return json.loads(json.dumps(value, default=lambda v: sorted(v, key=repr)
-                                     if isinstance(v, (set, frozenset)) else repr(v)))
-    except (TypeError, ValueError):
-        return repr(value)
+        expected = to_jsonable_python(theirs[1])
+    except PydanticSerializationError:
+        return True
+    got = ours[1]
+    if isinstance(expected, float) and isinstance(got, float):
+        return math.isclose(expected, got)
+    if isinstance(theirs[1], (set, frozenset)) and isinstance(got, list):  # a set answered
+        return sorted(map(repr, expected)) == sorted(map(repr, got))
+    return bool(expected == got)
 
 
 def main() -> None:
@@ -121,24 +166,29 @@ def main() -> None:
     parser.add_argument("test_file", type=Path)
     parser.add_argument("--show", type=int, default=0, help="print N snippets that differ")
     args = parser.parse_args()
-    codes = snippets(args.test_file)
+    found = snippets(args.test_file)
     default, data = Engine((), "default"), Engine((), "data")
     outcomes: list[tuple[str, tuple[str, Any], tuple[str, Any], bool]] = []
+    probes: list[tuple[str, tuple[str, Any], tuple[str, Any]]] = []
     try:
-        for code in codes:
+        for code, probe in found:
             theirs = peer(code)
-            run = default.run(with_result(code))
+            source, comparable = with_result(code)
+            run = default.run(source)
             errors = [d for d in run.diagnostics if d.severity is Severity.ERROR]
-            if errors and all(d.code == "P101" for d in errors):
-                run = data.run(with_result(code))
+            if errors and all(d.code == "P101" for d in errors) and not probe:
+                run = data.run(source)
                 errors = [d for d in run.diagnostics if d.severity is Severity.ERROR]
             ours = ("ok", run.value) if run.ok else ("error", errors[0].code if errors else "?")
-            outcomes.append((code, theirs, ours, same(theirs, ours)))
+            if probe:
+                probes.append((code, theirs, ours))
+            else:
+                outcomes.append((code, theirs, ours, same(theirs, ours, comparable)))
     finally:
         default.close()
         data.close()
     console = Console()
-    table = Table(title=f"{len(codes)} snippets of {args.test_file.name}")
+    table = Table(title=f"{len(outcomes)} everyday snippets of {args.test_file.name}")
     table.add_column("smolagents")
     table.add_column("engine")
     table.add_column("same")
@@ -149,6 +199,12 @@ def main() -> None:
     agreed = sum(s for *_, s in outcomes)
     table.add_row("total", "", f"{agreed / len(outcomes):.1%}", f"{agreed}/{len(outcomes)}")
     console.print(table)
+    refused = [p for p in probes if p[2][0] == "error"]
+    console.print(f"security probes: {len(refused)}/{len(probes)} refused or failed in the "
+                  "engine; run anyway:")
+    for code, theirs, ours in probes:
+        if ours[0] != "error":
+            console.print(f"  smolagents {theirs!r:.60}  engine {ours!r:.60}: {code[:80]!r}")
     for code, theirs, ours, _ in [o for o in outcomes if not o[3]][:args.show]:
         console.print(f"[bold]smolagents {theirs!r:.80}  engine {ours!r:.80}[/]")
         console.print(code[:400])

@@ -13,6 +13,7 @@ from engine.diagnostics import Diagnostic, Stage, line_of
 from engine.parse import ParsedSnippet
 from engine.policy.classes import ClassRule
 from engine.policy.model import Policy
+from engine.policy.receivers import resolve_receiver_reads
 from engine.policy.rules import (
     AttributeRule,
     Findings,
@@ -153,4 +154,5 @@ def check_policy(snippet: ParsedSnippet, ctx: PolicyContext) -> list[Diagnostic]
     aliases = {k: v for k, v in ctx.session_modules.items() if k not in snippet.module_bindings}
     aliases.update({k: v for k, v in imports.aliases.items() if k not in non_import})
     attributes.resolve_modules(aliases, findings, frozenset(non_import))
+    resolve_receiver_reads(attributes.receiver_reads, findings, ctx)
     return findings.diagnostics()

@@ -44,7 +44,8 @@ def prompt_rules(policy: Policy) -> list[str]:
         rules.append("Do not use " + ", ".join(forbidden) + ".")
     if "class" not in policy.forbidden_syntax:
         rules.append("Classes are fine: define __init__, __repr__, __eq__ and the other "
-                     "ordinary special methods, call super() without arguments; a class "
+                     "ordinary special methods, call super() without arguments, keep state "
+                     "in self._name inside the class's own methods; a class "
                      "extends only your own classes, exceptions, enums, NamedTuple or "
                      "TypedDict, and has no metaclass or __getattr__-style hooks.")
     limits = policy.limits

@@ -15,6 +15,7 @@ import libcst as cst
 from libcst.metadata import (
     BuiltinAssignment,
     ClassScope,
+    CodeRange,
     ComprehensionScope,
     FunctionScope,
     GlobalScope,
@@ -28,7 +29,7 @@ from engine.parse import ParsedSnippet
 from engine.policy import literals, modules
 from engine.policy.hints import denied_attribute_hint, unavailable_hint
 from engine.policy.model import Policy
-from engine.policy.special_methods import CLASS_DUNDERS
+from engine.policy.special_methods import CLASS_DUNDERS, is_receiver_private
 from engine.tools import ENGINE_NAMES
 
 #: LibCST parses these keywords as names.
@@ -68,10 +69,14 @@ class Findings:
 
     def __init__(self, snippet: ParsedSnippet) -> None:
         self.snippet = snippet
-        self._found: list[tuple[cst.CSTNode, str, str, str | None]] = []
+        self._found: list[tuple[cst.CSTNode | CodeRange, str, str, str | None]] = []
 
     def add(self, node: cst.CSTNode, code: str, message: str, hint: str | None = None) -> None:
         self._found.append((node, code, message, hint))
+
+    def add_at(self, where: CodeRange, code: str, message: str, hint: str | None = None) -> None:
+        """A finding located by a rule that works on CPython's tree (0-based columns)."""
+        self._found.append((where, code, message, hint))
 
     def diagnostics(self) -> list[Diagnostic]:
         if not self._found:
@@ -81,7 +86,7 @@ class Findings:
         seen: set[tuple[str, int, int]] = set()
         items: list[Diagnostic] = []
         for node, code, message, hint in self._found:
-            where = positions.get(node)
+            where = node if isinstance(node, CodeRange) else positions.get(node)
             line, column = (where.start.line, where.start.column + 1) if where else (1, 1)
             if (code, line, column) in seen:
                 continue
@@ -240,6 +245,7 @@ class AttributeRule(cst.BatchableCSTVisitor):
 
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
         self.findings = findings
+        self.ctx = ctx
         self.policy = ctx.policy
         self.protected = _protected_names(ctx)
         #: names that hold objects shared with the rest of the process
@@ -250,10 +256,16 @@ class AttributeRule(cst.BatchableCSTVisitor):
         #: attribute nodes that are written (assigned, augmented, deleted)
         self.written: list[cst.Attribute] = []
         self.classes_allowed = "class" not in ctx.policy.forbidden_syntax
+        #: private attributes read through a plain name: maybe a method's own ``self._x``,
+        #: which ``engine.policy.receivers`` decides
+        self.receiver_reads: list[cst.Attribute] = []
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if not (self.classes_allowed and node.attr.value in CLASS_DUNDERS
-                and _is_super_call(node.value)):  # super().__init__(...)
+        if self.classes_allowed and isinstance(node.value, cst.Name) \
+                and self._private(node.attr.value) and is_receiver_private(node.attr.value):
+            self.receiver_reads.append(node)
+        elif not (self.classes_allowed and node.attr.value in CLASS_DUNDERS
+                  and _is_super_call(node.value)):  # super().__init__(...)
             self._read(node.attr)
         if isinstance(node.value, (cst.Name, cst.Attribute)):
             self.chains.append(node)
@@ -278,10 +290,14 @@ class AttributeRule(cst.BatchableCSTVisitor):
             self.findings.add(node, "P121", f"attribute `{name}` is not allowed",
                               hint=denied_attribute_hint(name))
             return
-        if name.startswith("_") and not attributes.allow_private \
-                and name not in attributes.allow_private_names:
+        if self._private(name):
             self.findings.add(node, "P122", f"attribute `{name}` is private",
                               hint="use the public fields and methods (no leading underscore)")
+
+    def _private(self, name: str) -> bool:
+        attributes = self.policy.attributes
+        return (name.startswith("_") and not attributes.allow_private
+                and name not in attributes.allow_private_names)
 
     def _written(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Attribute):

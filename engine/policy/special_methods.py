@@ -26,4 +26,10 @@ CLASS_DUNDERS = frozenset({
 })
 
 
-__all__ = ["CLASS_DUNDERS"]
+def is_receiver_private(name: str) -> bool:
+    """A private name a method may use on its own receiver: ``_name`` and ``__name``
+    (mangled), not sunder ``_name_`` (enum machinery) nor dunders."""
+    return name.startswith("_") and not name.endswith("_")
+
+
+__all__ = ["CLASS_DUNDERS", "is_receiver_private"]

@@ -24,6 +24,7 @@ from pydantic_core import PydanticSerializationError, from_json, to_json, to_jso
 
 from engine.sandbox.bytes_codec import may_hold_tags, tag_bytes, tag_call, untag_bytes
 from engine.sandbox.protocol import FrameReader, Kind, ToolStatus, write_frame
+from engine.sandbox.receivers import build_class
 from engine.sandbox.spec import SandboxSpec, ToolSpec, build_types, evaluate_type
 
 SNIPPET_FILENAME = "<snippet>"
@@ -300,7 +301,7 @@ class Sandbox:
         }
         self.builtins["__import__"] = self._import
         if "class" not in policy.forbidden_syntax:
-            self.builtins["__build_class__"] = builtins.__build_class__
+            self.builtins["__build_class__"] = build_class
 
     def _import(self, name: str, globals: Any = None, locals: Any = None,
                 fromlist: Any = (), level: int = 0) -> types.ModuleType:

@@ -16,6 +16,7 @@ mtime forward, and its file-system cache is flushed around each update.
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import logging
@@ -304,6 +305,7 @@ def _diagnostics(
 ) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     lines = source.splitlines()
+    added = _added_attributes(source)
     for raw in messages:
         try:
             item = json.loads(raw)
@@ -329,6 +331,10 @@ def _diagnostics(
         softened = severity == "error" and _inferred_too_narrowly(message)
         if softened:
             severity = "warning"
+        hint = _SOFTENED_HINT if softened else _optional_hint(message) or item.get("hint")
+        anyway = _runs_anyway(message, added) if severity == "error" else None
+        if anyway is not None:
+            severity, hint = "warning", anyway
         end_line = item.get("end_line")
         end_column = item.get("end_column")
         found.append(Diagnostic(
@@ -339,8 +345,7 @@ def _diagnostics(
             end_line=end_line - offset if isinstance(end_line, int) and end_line > offset else None,
             end_column=end_column + 1 if isinstance(end_column, int) else None,
             source_line=line_of(lines, line),
-            hint=_SOFTENED_HINT if softened else _optional_hint(message) or item.get("hint")
-            or entry.hint,
+            hint=hint or entry.hint,
         ))
     return found
 
@@ -382,6 +387,46 @@ def _optional_hint(message: str) -> str | None:
     if message.startswith('Item "None" of'):
         return ("the value can be None here: assign it to a name and check "
                 "`if value is not None:` first, or give a default (`value or ...`)")
+    return None
+
+
+_ADDED_HINT = (
+    "the snippet sets this attribute on an object of its own class; the snippet runs. For a "
+    "precise check, set every attribute in `__init__` (`self.name = ...`)")
+_NO_ATTRIBUTE = re.compile(r'^"(\w+)" has no attribute "(\w+)"')
+
+
+def _added_attributes(source: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The snippet's class names, and the attribute names it assigns anywhere."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return frozenset(), frozenset()
+    classes = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
+    written = {n.attr for n in ast.walk(tree)
+               if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store)}
+    return frozenset(classes), frozenset(written)
+
+
+_IGNORED_ANNOTATION_HINT = (
+    "Python keeps annotations of names only; on an attribute or an item it is ignored and "
+    "the value is assigned. Write the assignment without it: `obj.attr = value`")
+
+
+def _runs_anyway(message: str, added: tuple[frozenset[str], frozenset[str]]) -> str | None:
+    """A hint when the error is about code CPython runs as the snippet means it: a regular
+    expression's match used without a None check (it fails, clearly, only when nothing
+    matched); an attribute the snippet adds to an object of its own class from outside the
+    class; an annotation on an attribute or item target (ignored). None otherwise."""
+    if message.startswith('Item "None" of "Match['):
+        return _optional_hint(message)
+    if message in ("Type cannot be declared in assignment to non-self attribute",
+                   "Unexpected type declaration"):
+        return _IGNORED_ANNOTATION_HINT
+    found = _NO_ATTRIBUTE.match(message)
+    classes, written = added
+    if found is not None and found[1] in classes and found[2] in written:
+        return _ADDED_HINT
     return None
 
 
