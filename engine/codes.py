@@ -218,6 +218,15 @@ _CATALOG: tuple[Code, ...] = (
         example="class A:\n    def f(self):\n        return self._x\n    g = f",
     ),
     Code(
+        "P137", "type-call", Stage.POLICY,
+        "`type()` called with other than one argument",
+        "`type(x)` gives the class of a value. With three arguments `type` makes a class from "
+        "a dict of any methods, outside the rules for classes; in the sandbox `type` takes "
+        "one argument and answers only with classes the snippet could name anyway.",
+        hint="Call `type(x)` with one value; write a `class` statement to make a class.",
+        example="Point = type('Point', (), {'x': 0})",
+    ),
+    Code(
         "P140", "format-traversal", Stage.POLICY,
         "Attribute or index traversal inside a format string",
         "`str.format` and `str.format_map` evaluate `{0.attr}` and `{0[key]}` fields, which "

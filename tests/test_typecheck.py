@@ -247,6 +247,9 @@ def test_an_earlier_snippets_classes_are_types_and_bases_later() -> None:
     "record = {'id': 1, 'tags': ['a']}\nprint(len(record['tags']))",
     "def a(x):\n    return x\ndef b(x, y):\n    return x + y\nfs = [a, b]\nprint(fs[0](1))",
     "counts = {'a': 3, 'b': 5}\nprint(max(counts, key=counts.get))",
+    "from functools import reduce\nprint(reduce(lambda a, b: a + b, [[1], [2]], []))",
+    "slots = [None, None]\nslots.append(2.5)\nprint(slots)",
+    "from collections import ChainMap\nprint(ChainMap({}, {'a': 1})['a'])",
     # Python runs these as meant; they fail clearly at run time if they are wrong
     "import re\nprint(re.search('a', 'abc').group())",
     "class T:\n    pass\nt = T()\nt.label = 'x'\nprint(t.label)",

@@ -71,6 +71,11 @@ class Attributes(BaseModel):
     allow_dunder: tuple[str, ...] = Field(
         default=(), description="Double-underscore attributes that are allowed despite the rule."
     )
+    read_dunder: tuple[str, ...] = Field(
+        default=(),
+        description="Double-underscore attributes a snippet may read but never write, such as "
+        "`__name__` and `__doc__` (`type(err).__name__`).",
+    )
     deny: tuple[str, ...] = Field(
         default=DEFAULT_DENIED_ATTRIBUTES,
         description="Attribute names that are always denied (interpreter internals).",

@@ -43,11 +43,10 @@ def prompt_rules(policy: Policy) -> list[str]:
     if forbidden:
         rules.append("Do not use " + ", ".join(forbidden) + ".")
     if "class" not in policy.forbidden_syntax:
-        rules.append("Classes are fine: define __init__, __repr__, __eq__ and the other "
-                     "ordinary special methods, call super() without arguments, keep state "
-                     "in self._name inside the class's own methods; a class "
-                     "extends only your own classes, exceptions, enums, NamedTuple or "
-                     "TypedDict, and has no metaclass or __getattr__-style hooks.")
+        rules.append("Classes are fine: ordinary special methods (__init__, __repr__, __eq__, "
+                     "...), super() without arguments, self._name in the class's own methods; "
+                     "bases only your own classes, exceptions, enums, NamedTuple or TypedDict; "
+                     "no metaclasses or __getattr__-style hooks.")
     limits = policy.limits
     rules.append(
         f"Each snippet may run for at most {limits.timeout_seconds:g} s and print at most "

@@ -142,6 +142,7 @@ class ImportRule(cst.BatchableCSTVisitor):
         self.findings = findings
         self.ctx = ctx
         self.allowed = ctx.policy.allowed_modules
+        self.builtin_classes = modules.builtin_classes(ctx.policy.allowed_builtins)
         #: alias -> module, for every name an import statement binds to a module
         self.aliases: dict[str, str] = {}
 
@@ -201,6 +202,11 @@ class ImportRule(cst.BatchableCSTVisitor):
                 self.findings.add(alias.name, "P121", f"`{dotted}.{name}` is not allowed",
                                   hint=denied_attribute_hint(name))
                 continue
+            hidden = modules.hidden_attribute(dotted, name, self.builtin_classes)
+            if hidden is not None:
+                self.findings.add(alias.name, "P121", f"`{dotted}.{name}` is not available",
+                                  hint=hidden)
+                continue
             sub = modules.submodule_of(dotted, name)
             if sub is not None and self._check_module(alias.name, sub):
                 self.aliases[bound] = sub
@@ -253,8 +259,10 @@ class AttributeRule(cst.BatchableCSTVisitor):
                        | frozenset(ctx.tools.type_names) | frozenset(ENGINE_NAMES))
         #: attribute chains whose base is a plain name, resolved against module aliases later
         self.chains: list[cst.Attribute] = []
-        #: attribute nodes that are written (assigned, augmented, deleted)
+        #: attribute nodes that are written (assigned, augmented, deleted); a statement's
+        #: targets are seen before the attribute nodes in them
         self.written: list[cst.Attribute] = []
+        self.written_ids: set[int] = set()
         self.classes_allowed = "class" not in ctx.policy.forbidden_syntax
         #: private attributes read through a plain name: maybe a method's own ``self._x``,
         #: which ``engine.policy.receivers`` decides
@@ -266,7 +274,7 @@ class AttributeRule(cst.BatchableCSTVisitor):
             self.receiver_reads.append(node)
         elif not (self.classes_allowed and node.attr.value in CLASS_DUNDERS
                   and _is_super_call(node.value)):  # super().__init__(...)
-            self._read(node.attr)
+            self._read(node.attr, written=id(node) in self.written_ids)
         if isinstance(node.value, (cst.Name, cst.Attribute)):
             self.chains.append(node)
 
@@ -274,11 +282,17 @@ class AttributeRule(cst.BatchableCSTVisitor):
         # `case str(format=f)` reads `.format` with no attribute node in sight.
         self._read(node.key)
 
-    def _read(self, attr: cst.Name) -> None:
+    def _read(self, attr: cst.Name, written: bool = False) -> None:
         name = attr.value
         node = attr
         attributes = self.policy.attributes
         if is_dunder(name):
+            if name in attributes.read_dunder and not written:
+                return
+            if name in attributes.read_dunder and name not in attributes.allow_dunder:
+                self.findings.add(node, "P120", f"attribute `{name}` can be read, not changed",
+                                  hint="keep the value in a variable of your own")
+                return
             if name not in attributes.allow_dunder:
                 self.findings.add(
                     node, "P120", f"attribute `{name}` is not allowed",
@@ -302,6 +316,7 @@ class AttributeRule(cst.BatchableCSTVisitor):
     def _written(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Attribute):
             self.written.append(target)
+            self.written_ids.add(id(target))
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._written(element.value)
@@ -372,6 +387,12 @@ class AttributeRule(cst.BatchableCSTVisitor):
                 continue
             module = aliases[parts[0]]
             for attribute in parts[1:]:
+                hidden = modules.hidden_attribute(
+                    module, attribute, modules.builtin_classes(self.policy.allowed_builtins))
+                if hidden is not None:
+                    findings.add(node.attr, "P121", f"`{_dotted(node)}` is not available",
+                                 hint=hidden)
+                    break
                 sub = modules.submodule_of(module, attribute)
                 if sub is None:
                     break
@@ -431,6 +452,13 @@ class SyntaxRule(cst.BatchableCSTVisitor):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._flag(node, "class")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name) and node.func.value == "type" and (
+                len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star):
+            self.findings.add(node, "P137", "`type()` is called with other than one argument",
+                              hint="`type(x)` gives the class of `x`; to make a class, write "
+                              "a `class` statement")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is not None:

@@ -22,10 +22,12 @@ from typing import Any, NoReturn
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError, from_json, to_json, to_jsonable_python
 
+from engine.policy.modules import builtin_classes, hidden_reason
 from engine.sandbox.bytes_codec import may_hold_tags, tag_bytes, tag_call, untag_bytes
 from engine.sandbox.protocol import FrameReader, Kind, ToolStatus, write_frame
 from engine.sandbox.receivers import build_class
 from engine.sandbox.spec import SandboxSpec, ToolSpec, build_types, evaluate_type
+from engine.sandbox.type_of import make_type_of, reachable_classes
 
 SNIPPET_FILENAME = "<snippet>"
 #: The names a snippet bound, as reported: the first this many (a star import binds hundreds).
@@ -236,10 +238,10 @@ def _own_classes_only(decorate: Any, name: str) -> Any:
 
 def _module_view(
     name: str, allowed: frozenset[str], views: dict[str, types.ModuleType],
-    denied: frozenset[str] = frozenset(),
+    denied: frozenset[str] = frozenset(), builtin_classes: frozenset[type] = frozenset(),
 ) -> types.ModuleType:
     """A copy of a module holding only its public, not denied attributes and allowed
-    submodules."""
+    submodules; no metaclasses or re-exported interpreter types (``hidden_reason``)."""
     if name in views:
         return views[name]
     real = sys.modules[name]
@@ -250,9 +252,12 @@ def _module_view(
     for attribute, value in vars(real).items():
         if attribute.startswith("_") or attribute in denied:
             continue
+        if hidden_reason(value, builtin_classes) is not None:
+            continue
         if isinstance(value, types.ModuleType):
             if value.__name__ in allowed and value.__name__.startswith(name + "."):
-                setattr(view, attribute, _module_view(value.__name__, allowed, views, denied))
+                setattr(view, attribute, _module_view(value.__name__, allowed, views, denied,
+                                                      builtin_classes))
             continue
         setattr(view, attribute, _own_classes_only(value, attribute)
                 if (name, attribute) in _OWN_CLASSES_ONLY else value)
@@ -293,13 +298,18 @@ class Sandbox:
                     raise
                 raise UnimportableModule(module, str(exc)) from None
         self.views: dict[str, types.ModuleType] = {}
+        classes = builtin_classes(policy.allowed_builtins)
         for module in sorted(allowed):
-            _module_view(module, allowed, self.views, policy.denied_attributes)
+            _module_view(module, allowed, self.views, policy.denied_attributes, classes)
         self.builtins: dict[str, Any] = {
             name: getattr(builtins, name) for name in policy.builtins.allow
             if hasattr(builtins, name)
         }
         self.builtins["__import__"] = self._import
+        if "type" in self.builtins:
+            self.builtins["type"] = make_type_of(reachable_classes(
+                self.builtins.values(), self.types.values(),
+                *(vars(view).values() for view in self.views.values())))
         if "class" not in policy.forbidden_syntax:
             self.builtins["__build_class__"] = build_class
 

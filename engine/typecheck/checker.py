@@ -368,6 +368,12 @@ _TOO_NARROW = (
                r'tuple|set|dict|enumerate|zip|reversed|append|extend|insert|__setitem__|join)"'
                r'( of "[^"]+")? has incompatible type "object"; expected'),
     re.compile(r'has incompatible item type "object"'),
+    # An empty literal's element type is unknown (`[]` as reduce's start, `{}` filled later).
+    re.compile(r'\[Never\]'),
+    # A list made of Nones to be filled in (`[None] * n`, then `.append(1.5)`).
+    re.compile(r'^Argument \d+ to "(append|insert|__setitem__)" of "list" has incompatible '
+               r'type "[^"]+"; expected "None"$'),
+    re.compile(r'^Cannot infer (type argument|value of type parameter)'),
     # max(counts, key=counts.get): mypy cannot pick an overload of dict.get as a key.
     re.compile(r'^Argument "key" to "(max|min|sorted)" has incompatible type overloaded '
                r'function'),
