@@ -300,3 +300,25 @@ def test_optional_match_gets_a_hint_that_shows_the_fix() -> None:
     assert finding.code == "T105" and finding.hint is not None
     assert "if m:" in finding.hint and "m.group()" in finding.hint
     assert finding.severity is Severity.WARNING  # it runs; no match fails clearly at run time
+
+
+def test_type_variables_and_generic_classes_carry_to_later_snippets() -> None:
+    from engine import Engine
+
+    with Engine((), "default") as engine, engine.session() as session:
+        first = session.run(
+            "from typing import Generic, TypeVar\nT = TypeVar('T')\n"
+            "B = TypeVar('B', bound=str)\nclass Box(Generic[T]):\n"
+            "    def __init__(self, v: T) -> None:\n        self.v = v\n"
+            "def first(xs: list[T]) -> T:\n    return xs[0]\n"
+            "def shout(s: B) -> B:\n    return s\n")
+        assert first.ok, first.diagnostics
+        later = session.run("def last(xs: list[T]) -> T:\n    return xs[-1]\n"
+                            "b: Box[int] = Box(5)\nprint(last([1, 2]) + b.v, first(['a']).upper())")
+        assert later.ok and later.stdout == "7 A\n", later.diagnostics
+        # ...and still generic: the element type flows through, a wrong use is an error
+        wrong = session.check("print(last(['a']) + 1)")
+        assert [d.code for d in wrong.diagnostics] == ["T107"]
+        bound = session.check("print(shout(3))")
+        assert bound.diagnostics and '"B"' in bound.diagnostics[0].message
+        assert "_cx_" not in bound.diagnostics[0].message

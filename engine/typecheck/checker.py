@@ -35,7 +35,16 @@ from typing import Any
 from mypy import errorcodes
 from mypy.dmypy_server import Server
 from mypy.modulefinder import BuildSource
-from mypy.nodes import Decorator, ExpressionStmt, FuncDef, MypyFile, NameExpr, TypeInfo, Var
+from mypy.nodes import (
+    Decorator,
+    ExpressionStmt,
+    FuncDef,
+    MypyFile,
+    NameExpr,
+    TypeInfo,
+    TypeVarExpr,
+    Var,
+)
 from mypy.options import Options
 from mypy.types import instance_cache
 
@@ -53,7 +62,7 @@ from engine.typecheck.context import (
     SessionContext,
     module_alias,
 )
-from engine.typecheck.typetext import TypeText
+from engine.typecheck.typetext import TYPEVAR_NAME, TypeText
 from engine.typecheck.writes import shared_writes
 
 log = logging.getLogger(__name__)
@@ -231,8 +240,15 @@ class TypeChecker:
                 bindings.append(Binding(name, "module", node.fullname))
                 continue
             if isinstance(node, TypeInfo) and node.module_name == SNIPPET_MODULE:
-                bindings.append(Binding(name, "class", name))  # a class the snippet defined
+                # a class the snippet defined
+                bindings.append(Binding(name, "class", name, parameters=len(node.type_vars)))
                 continue
+            if isinstance(node, TypeVarExpr) and node.name == name:
+                typevar = text.typevar(name, node.values, node.upper_bound, node.variance)
+                if len(typevar) <= MAX_BINDING_TEXT:
+                    bindings.append(Binding(name, "typevar", typevar,
+                                            tuple(sorted(text.modules))))
+                    continue
             source_module = _imported_from(node)
             if source_module is not None and node is not None:  # from typing import Any
                 bindings.append(Binding(name, "imported", node.fullname, (source_module,)))
@@ -327,7 +343,7 @@ def _diagnostics(
             continue
         rule = item.get("code") or "misc"
         entry = codes.for_rule(Stage.TYPES, rule)
-        message = str(item.get("message", ""))
+        message = TYPEVAR_NAME.sub("", str(item.get("message", "")))
         softened = severity == "error" and _inferred_too_narrowly(message)
         if softened:
             severity = "warning"

@@ -20,7 +20,7 @@ SNIPPET_MODULE = "_codeact_snippet"
 TOOLS_ALIAS = "_t"
 PRIVATE_PREFIX = "_cx_"
 
-BindingKind = Literal["value", "function", "module", "class", "imported"]
+BindingKind = Literal["value", "function", "module", "class", "imported", "typevar"]
 
 
 #: An earlier snippet's class, as later snippets see it: any attribute, any call, any
@@ -40,8 +40,16 @@ _LENIENT_DUNDERS = (
 )
 
 
-def _class_stub(name: str) -> list[str]:
-    lines = [f"class {name}(metaclass={_ANY_META}):",
+def _parameter(index: int) -> str:
+    return f"{PRIVATE_PREFIX}T{index}"
+
+
+def _class_stub(name: str, parameters: int) -> list[str]:
+    generic = ""
+    if parameters:  # Box[int] stays a valid annotation for a class made Generic[T]
+        names = ", ".join(_parameter(i) for i in range(parameters))
+        generic = f"_m_typing.Generic[{names}], "
+    lines = [f"class {name}({generic}metaclass={_ANY_META}):",
              "    def __init__(self, *args: _m_typing.Any, **kwargs: _m_typing.Any) -> None: ...",
              "    def __getattr__(self, name: str) -> _m_typing.Any: ..."]
     lines.extend(f"    def {method}(self, *args: _m_typing.Any) -> _m_typing.Any: ..."
@@ -58,14 +66,17 @@ def module_alias(module: str) -> str:
 class Binding:
     """A module-level name bound by a snippet.
 
-    ``text`` is a type expression for values, a complete ``def`` stub for functions and the
-    module's name for modules. ``modules`` are the modules ``text`` refers to.
+    ``text`` is a type expression for values, a complete ``def`` stub for functions, the
+    module's name for modules and the ``TypeVar(...)`` call for type variables. ``modules``
+    are the modules ``text`` refers to. ``parameters``: how many type parameters a class
+    takes (``class Box(Generic[T])``).
     """
 
     name: str
     kind: BindingKind
     text: str
     modules: tuple[str, ...] = ()
+    parameters: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,8 @@ class SessionContext:
         """The ``_codeact_ctx.pyi`` stub that declares every non-module binding."""
         needed = sorted({m for b in self.bindings if b.kind not in ("module", "imported")
                          for m in b.modules}
-                        | ({"typing"} if any(b.kind == "class" for b in self.bindings) else set()))
+                        | ({"typing"} if any(b.kind in ("class", "typevar")
+                                             for b in self.bindings) else set()))
         lines = [
             "# Names bound by earlier snippets of this session (generated).",
             f"import {TOOLS_MODULE} as {TOOLS_ALIAS}",
@@ -114,13 +126,18 @@ class SessionContext:
         ]
         if any(b.kind == "class" for b in self.bindings):
             lines.extend(_CLASS_META)
+            most = max(b.parameters for b in self.bindings)
+            lines.extend(f'{_parameter(i)} = _m_typing.TypeVar("{_parameter(i)}")'
+                         for i in range(most))
         for b in self.bindings:
             if b.kind == "value":
                 lines.append(f"{b.name}: {b.text}")
             elif b.kind == "function":
                 lines.append(b.text)
             elif b.kind == "class":
-                lines.extend(_class_stub(b.name))
+                lines.extend(_class_stub(b.name, b.parameters))
+            elif b.kind == "typevar":
+                lines.append(f"{b.name} = {b.text}")
         return "\n".join(lines) + "\n"
 
     def prelude(self, exclude: Iterable[str] = ()) -> list[str]:
@@ -141,11 +158,13 @@ class SessionContext:
                 module, _, attribute = b.text.rpartition(".")
                 lines.append(f"from {module} import {attribute}" if attribute == b.name
                              else f"from {module} import {attribute} as {b.name}")
-        classes = [b.name for b in self.bindings if b.kind == "class" and b.name not in skip]
+        classes = [b.name for b in self.bindings
+                   if b.kind in ("class", "typevar") and b.name not in skip]
         if classes:  # imported as they are: a rebound name would not be a type
             lines.append(f"from {CONTEXT_MODULE} import {', '.join(classes)}")
         declared = [b.name for b in self.bindings
-                    if b.kind not in ("module", "class", "imported") and b.name not in skip]
+                    if b.kind not in ("module", "class", "imported", "typevar")
+                    and b.name not in skip]
         if declared:
             imports = ", ".join(f"{n} as {PRIVATE_PREFIX}{n}" for n in declared)
             lines.append(f"from {CONTEXT_MODULE} import {imports}")

@@ -1,12 +1,26 @@
 """Write mypy's inferred types back as stub source for the session context.
 
-Anything that cannot be written faithfully (types of classes a snippet defined, type
-variables, overloads) becomes ``Any``: a missing type can only hide an error, never invent one.
+Anything that cannot be written faithfully (types of classes a snippet defined, overloads)
+becomes ``Any``: a missing type can only hide an error, never invent one. A function's type
+variables are declared with the function, under private names (``def first(xs: list[T]) ->
+T`` stays generic in later snippets).
 """
 
 from __future__ import annotations
 
-from mypy.nodes import ARG_NAMED, ARG_NAMED_OPT, ARG_OPT, ARG_POS, ARG_STAR, ARG_STAR2, FuncDef
+import re
+
+from mypy.nodes import (
+    ARG_NAMED,
+    ARG_NAMED_OPT,
+    ARG_OPT,
+    ARG_POS,
+    ARG_STAR,
+    ARG_STAR2,
+    CONTRAVARIANT,
+    COVARIANT,
+    FuncDef,
+)
 from mypy.types import (
     AnyType,
     CallableType,
@@ -17,6 +31,7 @@ from mypy.types import (
     Type,
     TypedDictType,
     TypeType,
+    TypeVarType,
     UninhabitedType,
     UnionType,
     get_proper_type,
@@ -24,6 +39,7 @@ from mypy.types import (
 
 from engine.typecheck.context import (
     CONTEXT_MODULE,
+    PRIVATE_PREFIX,
     SNIPPET_MODULE,
     TOOLS_ALIAS,
     TOOLS_MODULE,
@@ -31,6 +47,10 @@ from engine.typecheck.context import (
 )
 
 _TYPING = "typing"
+#: A function's type variable ``T`` is declared as ``_cx_tv_<function>_x_T``; messages drop
+#: the prefix again (``TYPEVAR_NAME``).
+TYPEVAR_PREFIX = f"{PRIVATE_PREFIX}tv_"
+TYPEVAR_NAME = re.compile(rf"{TYPEVAR_PREFIX}\w*?_x_")
 
 
 class TypeText:
@@ -38,6 +58,9 @@ class TypeText:
 
     def __init__(self) -> None:
         self.modules: set[str] = set()
+        #: while a function is written: its type variables, by the private name they get
+        self._typevars: dict[str, TypeVarType] | None = None
+        self._prefix = ""
 
     def _qualified(self, module: str, name: str) -> str:
         if module == "builtins":
@@ -89,12 +112,40 @@ class TypeText:
                 return f"{callable_}[..., {ret}]"
             args = ", ".join(self.render(a, depth + 1) for a in t.arg_types)
             return f"{callable_}[[{args}], {ret}]"
+        if isinstance(t, TypeVarType) and self._typevars is not None:
+            private = f"{self._prefix}{t.name}"
+            self._typevars.setdefault(private, t)
+            return private
         if isinstance(t, AnyType):
             return self._any()
         return self._any()
 
+    def typevar(self, name: str, values: list[Type], upper_bound: Type, variance: int) -> str:
+        """The ``TypeVar(...)`` call that declares a type variable called ``name``."""
+        parts = [f'"{name}"', *(self.render(v) for v in values)]
+        bound = get_proper_type(upper_bound)
+        if not values and not (isinstance(bound, Instance)
+                               and bound.type.fullname == "builtins.object"):
+            parts.append(f"bound={self.render(bound)}")
+        if variance == COVARIANT:
+            parts.append("covariant=True")
+        elif variance == CONTRAVARIANT:
+            parts.append("contravariant=True")
+        return f"{self._qualified(_TYPING, 'TypeVar')}({', '.join(parts)})"
+
     def function(self, name: str, node: FuncDef) -> str:
-        """A ``def`` stub that keeps parameter names, kinds and defaults."""
+        """A ``def`` stub that keeps parameter names, kinds and defaults, preceded by the
+        declarations of its type variables."""
+        self._typevars, self._prefix = {}, f"{TYPEVAR_PREFIX}{name}_x_"
+        try:
+            stub = self._function(name, node)
+            declared = [f"{private} = {self.typevar(private, t.values, t.upper_bound, t.variance)}"
+                        for private, t in list(self._typevars.items())]
+        finally:
+            self._typevars, self._prefix = None, ""
+        return "\n".join([*declared, stub])
+
+    def _function(self, name: str, node: FuncDef) -> str:
         typ = get_proper_type(node.type) if node.type is not None else None
         callable_type = typ if isinstance(typ, CallableType) else None
         params: list[str] = []
