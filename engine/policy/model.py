@@ -7,13 +7,18 @@ Unknown keys and wrong types are errors that name the key and the file.
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
+import hashlib
+import json
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import ConfigIssue, PolicyError
 
@@ -157,7 +162,112 @@ class Sandbox(BaseModel):
     )
 
 
-_DERIVED = ("allowed_modules", "allowed_builtins", "denied_attributes", "forbidden_syntax")
+class ArgumentRule(BaseModel):
+    """What one argument of a tool may be, checked before the tool runs."""
+
+    model_config = _STRICT
+    pattern: str | None = Field(
+        default=None, description="A regular expression a string value must match "
+        "(`re.search`: anchor it with `^...$` to match the whole value).",
+    )
+    minimum: int | float | None = Field(default=None, description="Smallest number allowed.")
+    maximum: int | float | None = Field(default=None, description="Largest number allowed.")
+    max_length: int | None = Field(
+        default=None, ge=0, description="Most characters of a string, items of a list or "
+        "keys of a dict.",
+    )
+    one_of: tuple[str | int | float | bool, ...] | None = Field(
+        default=None, description="The only values allowed.",
+    )
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+    def violation(self, value: Any) -> str | None:
+        """Why ``value`` breaks this rule, or None."""
+        if self.one_of is not None and value not in self.one_of:
+            return f"must be one of {list(self.one_of)}"
+        if self.pattern is not None:
+            if not isinstance(value, str):
+                return f"must be a string matching {self.pattern!r}"
+            if re.search(self.pattern, value) is None:
+                return f"must match {self.pattern!r}"
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if self.minimum is not None and (not number or value < self.minimum):
+            return f"must be a number of at least {self.minimum}"
+        if self.maximum is not None and (not number or value > self.maximum):
+            return f"must be a number of at most {self.maximum}"
+        if self.max_length is not None and (
+                not isinstance(value, (str, list, tuple, dict)) or len(value) > self.max_length):
+            return f"must have at most {self.max_length} characters or items"
+        return None
+
+    def describe(self) -> str:
+        parts = []
+        if self.one_of is not None:
+            parts.append("one of " + ", ".join(repr(v) for v in self.one_of))
+        if self.pattern is not None:
+            parts.append(f"matching {self.pattern!r}")
+        if self.minimum is not None:
+            parts.append(f"at least {self.minimum}")
+        if self.maximum is not None:
+            parts.append(f"at most {self.maximum}")
+        if self.max_length is not None:
+            parts.append(f"at most {self.max_length} long")
+        return ", ".join(parts) or "anything"
+
+
+class Tools(BaseModel):
+    """Which tools a snippet may call, how often, and with what."""
+
+    model_config = _STRICT
+    allow: tuple[str, ...] = Field(
+        default=("*",), description="Glob patterns over tool names (`get_*`); a tool must "
+        "match one.",
+    )
+    deny: tuple[str, ...] = Field(
+        default=(), description="Glob patterns over tool names; a match is denied whatever "
+        "`allow` says.",
+    )
+    calls: dict[str, int] = Field(
+        default_factory=dict, description="At most this many calls of the tool per snippet.",
+    )
+    arguments: dict[str, dict[str, ArgumentRule]] = Field(
+        default_factory=dict, description="Per tool, per argument: what the value may be.",
+    )
+
+    @field_validator("calls")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, limit in value.items():
+            if limit < 0:
+                raise ValueError(f"{name}: a number of calls cannot be negative")
+        return value
+
+    def permits(self, name: str) -> bool:
+        return (any(fnmatch.fnmatchcase(name, p) for p in self.allow)
+                and not any(fnmatch.fnmatchcase(name, p) for p in self.deny))
+
+    @property
+    def restricted(self) -> bool:
+        """Whether this section says anything beyond "every tool, any arguments"."""
+        return self != Tools()
+
+    def named(self) -> frozenset[str]:
+        """Tool names the section mentions by name (not by a pattern with wildcards)."""
+        plain = {p for p in (*self.allow, *self.deny) if not any(c in p for c in "*?[")}
+        return frozenset(plain | set(self.calls) | set(self.arguments))
+
+
+_DERIVED = ("allowed_modules", "allowed_builtins", "denied_attributes", "forbidden_syntax",
+            "digest")
 
 
 class Policy(BaseModel):
@@ -173,6 +283,7 @@ class Policy(BaseModel):
     syntax: Syntax = Syntax()
     limits: Limits = Limits()
     sandbox: Sandbox = Sandbox()
+    tools: Tools = Tools()
     source: str = Field(default="<inline>", exclude=True)
 
     @classmethod
@@ -186,6 +297,26 @@ class Policy(BaseModel):
     ) -> Policy:
         data = _parse_toml(text, source)
         return _resolve(data, source, base_dir or Path.cwd(), chain=())
+
+    @cached_property
+    def digest(self) -> str:
+        """``sha256:<hex>`` of what the policy enforces: the same rules give the same digest
+        whatever the file layout or ``extends`` chain. The name and description are labels,
+        not rules, and are left out."""
+        rules = self.model_dump(mode="json", exclude={"name", "description", "source"})
+        text = json.dumps(rules, sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+    def tool_name_issues(self, names: Iterable[str]) -> list[str]:
+        """Tool names the ``[tools]`` section mentions that no registered tool has, each with
+        the close matches: a typo must not silently allow or deny."""
+        known = sorted(set(names))
+        issues = []
+        for name in sorted(self.tools.named() - set(known)):
+            close = difflib.get_close_matches(name, known, n=3)
+            issues.append(f"policy {self.name!r}: [tools] names {name!r}, which is not a tool"
+                          + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
+        return issues
 
     def prompt_rules(self) -> list[str]:
         """The policy as short plain-language rules for a model's system prompt."""
