@@ -21,6 +21,8 @@ class ToolEntry(BaseModel):
 
     name: str
     description: str = ""
+    #: parameters that can be passed by position, in order (to name a positional argument)
+    positional: tuple[str, ...] = ()
 
 
 class ToolCatalog(BaseModel):
@@ -33,7 +35,8 @@ class ToolCatalog(BaseModel):
 
     @classmethod
     def of(cls, registry: ToolRegistry) -> ToolCatalog:
-        return cls(tools=tuple(ToolEntry(name=t.name, description=t.description)
+        return cls(tools=tuple(ToolEntry(name=t.name, description=t.description,
+                                         positional=t.positional_names)
                                for t in registry),
                    type_names=registry.type_names)
 
@@ -46,6 +49,9 @@ class ToolCatalog(BaseModel):
 
     def __contains__(self, name: object) -> bool:
         return any(t.name == name for t in self.tools)
+
+    def get(self, name: str) -> ToolEntry | None:
+        return next((t for t in self.tools if t.name == name), None)
 
 
 __all__ = ["ToolCatalog", "ToolEntry"]

@@ -37,6 +37,8 @@ class CheckSpec(BaseModel):
 
     policy: Policy
     tools: ToolCatalog
+    #: tools the toolset has and the policy does not permit: calling one is P160
+    denied_tools: tuple[str, ...] = ()
     stubs: str
     check_policy: bool = True
     check_types: bool = True
@@ -128,7 +130,8 @@ class StaticChecker:
             ctx = PolicyContext(
                 policy, spec.tools, context.names, context.modules,
                 frozenset(b.name for b in context.bindings if b.kind == "class"),
-                {b.name: b.text for b in context.bindings if b.kind == "imported"})
+                {b.name: b.text for b in context.bindings if b.kind == "imported"},
+                frozenset(spec.denied_tools))
             try:
                 found = _capped(check_policy(parsed, ctx), "P190", source)
             except RecursionError:

@@ -29,7 +29,12 @@ from engine.errors import (
 )
 from engine.pipeline import Engine
 from engine.policy.model import Policy, bundled_policy_names
-from engine.policy.prompt import render_prompt_rules, risky_capabilities, unimportable_modules
+from engine.policy.prompt import (
+    render_prompt_rules,
+    risky_capabilities,
+    tool_permission_lines,
+    unimportable_modules,
+)
 from engine.results import RunResult
 from engine.session import Session
 from engine.stubs import render_stubs
@@ -735,6 +740,8 @@ def policy_show(
     for risk in risky_capabilities(loaded):
         out.print(f"[bold yellow]warning:[/] {escape(risk)}")
     emit(render_prompt_rules(loaded))
+    emit("\n".join(f"- {line}" for line in tool_permission_lines(loaded)))
+    emit(f"digest: {loaded.digest}")
 
 
 @policy_app.command("validate")

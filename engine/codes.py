@@ -243,6 +243,23 @@ _CATALOG: tuple[Code, ...] = (
         example="template = '{0}'; template.format(x)",
     ),
     Code(
+        "P160", "tool-not-permitted", Stage.POLICY,
+        "A call of a tool the policy does not permit",
+        "The toolset has the tool, but the policy's `[tools]` section does not permit it: it "
+        "is not in the stubs, the prompt or the sandbox.",
+        hint="Use only the tools listed in the tool stubs.",
+        example=None,
+    ),
+    Code(
+        "P161", "tool-argument-refused", Stage.POLICY,
+        "A literal tool argument the policy does not allow",
+        "The policy's `[tools.arguments]` rules say what an argument may be; this one is a "
+        "literal, so the static stage can see that it breaks the rule (the broker checks "
+        "every call again before the tool runs, R217).",
+        hint="Pass a value the rule in the message allows.",
+        example=None,
+    ),
+    Code(
         "P150", "too-many-nodes", Stage.POLICY,
         "The snippet has more syntax nodes than the policy allows",
         "The policy's `limits.max_nodes` bounds the size of the syntax tree (CPython's `ast`, "
@@ -587,6 +604,30 @@ _RUNTIME: tuple[Code, ...] = (
         "The host stopped the snippet (Ctrl-C in `codeact repl`, or `Session.interrupt()`). "
         "Its process was killed and the session's earlier state restored, as after any kill.",
         hint="Run it again, or a faster version of it.",
+    ),
+    Code(
+        "R216", "tool-not-permitted", Stage.RUNTIME,
+        "A call of a tool the policy does not permit",
+        "The policy's `[tools]` section (`allow`/`deny`) does not permit this tool. The "
+        "static stage reports a call it can see (P160); this one reached the broker, which "
+        "refuses it before the tool runs and stops the snippet.",
+        hint="Use only the tools listed in the tool stubs.",
+    ),
+    Code(
+        "R217", "tool-argument-refused", Stage.RUNTIME,
+        "A tool argument the policy does not allow",
+        "The policy's `[tools.arguments]` rules say what an argument may be (a pattern, a "
+        "range, a length, a set of values). The broker checked the call before the tool ran, "
+        "refused it and stopped the snippet.",
+        hint="Pass a value the rule in the message allows, or do not make the call.",
+    ),
+    Code(
+        "R218", "tool-calls-per-tool", Stage.RUNTIME,
+        "More calls of a tool than the policy allows per snippet",
+        "The policy's `[tools.calls]` limits how many times a snippet may call a tool. The "
+        "call past the limit was refused before the tool ran and the snippet stopped.",
+        hint="Call the tool fewer times: batch the work, or spread it over snippets only if "
+        "the task really needs more.",
     ),
 )
 

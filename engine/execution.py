@@ -27,7 +27,7 @@ TRACEBACK_CHARS = 16_000
 #: The codes a snippet's process may report about its own snippet; the others are the
 #: parent's to give.
 REPORTABLE_CODES = frozenset({"R101", "R102", "R103", "R104", "R202", "R204", "R205", "R206",
-                              "R209", "R210", "R214"})
+                              "R209", "R210", "R214", "R216", "R217", "R218"})
 
 
 class ReportedError(BaseModel):

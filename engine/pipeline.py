@@ -7,6 +7,7 @@ followed by execution (engine/session.py).
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ from engine.diagnostics import Stage
 from engine.errors import SandboxUnavailableError
 from engine.policy.check import check_source_size, lone_surrogate
 from engine.policy.model import Policy
+from engine.policy.permissions import ToolPermissions
 from engine.results import CheckReport, RunResult, StageReport, StageStatus
 from engine.stubs import render_prompt_view, render_stubs
 from engine.tools import Tool, ToolRegistry
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from engine.sandbox.zygote import Zygote
     from engine.session import Session
 
+
+log = logging.getLogger(__name__)
 
 Isolation = Literal["seccomp", "unsafe-no-seccomp"]
 
@@ -57,8 +61,15 @@ class Engine:
             raise ValueError(f"unknown isolation {isolation!r}")
         if check_workers < 1:
             raise ValueError("check_workers must be at least 1")
-        self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+        toolset = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
         self.policy = policy if isinstance(policy, Policy) else Policy.load(policy)
+        # The tools the policy does not permit are not there at all: not in the stubs, the
+        # prompt or the sandbox; naming one is P160, and the broker refuses it too (R216).
+        self.registry = toolset.only(self.policy.tools.permits)
+        self.denied_tools = tuple(n for n in toolset.names if n not in self.registry)
+        self.policy_warnings = tuple(self.policy.tool_name_issues(toolset.names))
+        for warning in self.policy_warnings:
+            log.warning("%s", warning)
         self.check_policy = check_policy
         self.check_types = check_types
         self.isolation = isolation
@@ -125,7 +136,8 @@ class Engine:
 
         self._zygote()  # fail now, clearly, if the sandbox cannot run here
         session = Session(check=self.check, registry=self.registry,
-                          limits=self.policy.limits, backend=LocalBackend(self._zygote))
+                          limits=self.policy.limits, backend=LocalBackend(self._zygote),
+                          permissions=ToolPermissions.of(self.policy))
         self._sessions.add(session)
         return session
 
@@ -143,6 +155,7 @@ class Engine:
         with self._pool_lock:
             if self._pool is None:
                 spec = CheckSpec(policy=self.policy, tools=ToolCatalog.of(self.registry),
+                                 denied_tools=self.denied_tools,
                                  stubs=self.stubs, check_policy=self.check_policy,
                                  check_types=self.check_types)
                 self._pool = acquire_pool(spec, self.check_workers)

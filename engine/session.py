@@ -34,6 +34,7 @@ from engine.execution import (
 )
 from engine.offload import interruptible, run_token
 from engine.policy.model import Limits
+from engine.policy.permissions import ToolPermissions
 from engine.results import CheckReport, RunResult, ToolCall, Usage
 from engine.sandbox.broker import CallRecord, StrayCalls, ToolBroker
 from engine.typecheck.context import SessionContext
@@ -99,9 +100,10 @@ class Session:
     given a checker, the tools, the limits and a ``Backend`` that starts its runner."""
 
     def __init__(self, *, check: Checker, registry: ToolRegistry, limits: Limits,
-                 backend: Backend) -> None:
+                 backend: Backend, permissions: ToolPermissions | None = None) -> None:
         self._check = check
         self._registry = registry
+        self._permissions = permissions
         self._backend = backend
         self._limits = limits
         self._lock = threading.Lock()
@@ -173,7 +175,8 @@ class Session:
         if self._process is None or not self._process.alive:
             self._process = self._spawn()
         broker = ToolBroker(self._registry, self._limits, replay=replay,
-                            record_budget=self._record_budget, stray=self._stray)
+                            record_budget=self._record_budget, stray=self._stray,
+                            permissions=self._permissions)
         try:
             # Asked at the last moment an interrupt cannot kill: while the snippet was
             # checked, its process started, or it waited for the session.

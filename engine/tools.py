@@ -77,6 +77,12 @@ class Tool:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
 
+    @property
+    def positional_names(self) -> tuple[str, ...]:
+        """The parameters an argument can reach by position, in order."""
+        return tuple(p.name for p in self.params if p.kind in (
+            inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD))
+
     @cached_property
     def signature(self) -> inspect.Signature:
         """The signature with resolved annotations."""
@@ -362,6 +368,11 @@ class ToolRegistry:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self._tools)
+
+    def only(self, keep: Callable[[str], bool]) -> ToolRegistry:
+        """The tools whose names ``keep`` accepts (a policy's permitted tools)."""
+        return ToolRegistry([t for t in self._tools.values() if keep(t.name)],
+                            source=self.source)
 
     @property
     def models(self) -> tuple[type[BaseModel], ...]:

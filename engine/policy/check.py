@@ -25,6 +25,7 @@ from engine.policy.rules import (
     SyntaxRule,
     check_names,
 )
+from engine.policy.tool_calls import ToolArgumentRule
 
 
 @cache
@@ -142,6 +143,8 @@ def check_policy(snippet: ParsedSnippet, ctx: PolicyContext) -> list[Diagnostic]
     rules: list[cst.BatchableCSTVisitor] = [
         IdentifierRule(findings), imports, attributes, SyntaxRule(findings, ctx),
         FormatRule(findings)]
+    if ctx.policy.tools.arguments:
+        rules.append(ToolArgumentRule(findings, ctx))
     classes = None
     if "class" not in ctx.policy.forbidden_syntax:
         classes = ClassRule(findings, ctx)

@@ -210,18 +210,21 @@ class ArgumentRule(BaseModel):
         return None
 
     def describe(self) -> str:
+        """The rule as a noun phrase: "a string matching '^a'", "a number from 0 to 5"."""
         parts = []
         if self.one_of is not None:
             parts.append("one of " + ", ".join(repr(v) for v in self.one_of))
         if self.pattern is not None:
-            parts.append(f"matching {self.pattern!r}")
-        if self.minimum is not None:
-            parts.append(f"at least {self.minimum}")
-        if self.maximum is not None:
-            parts.append(f"at most {self.maximum}")
+            parts.append(f"a string matching {self.pattern!r}")
+        if self.minimum is not None and self.maximum is not None:
+            parts.append(f"a number from {self.minimum} to {self.maximum}")
+        elif self.minimum is not None:
+            parts.append(f"a number of at least {self.minimum}")
+        elif self.maximum is not None:
+            parts.append(f"a number of at most {self.maximum}")
         if self.max_length is not None:
-            parts.append(f"at most {self.max_length} long")
-        return ", ".join(parts) or "anything"
+            parts.append(f"at most {self.max_length} characters or items long")
+        return " and ".join(parts) or "anything"
 
 
 class Tools(BaseModel):

@@ -52,9 +52,43 @@ def prompt_rules(policy: Policy) -> list[str]:
         f"Each snippet may run for at most {limits.timeout_seconds:g} s and print at most "
         f"{limits.max_output_bytes // 1024} KB; aggregate in code and print only what you need."
     )
+    rules.extend(tool_limit_rules(policy))
     rules.append("Variables you define stay available to your next snippets.")
     rules.append("When you have the answer, call final_answer(value).")
     return rules
+
+
+def tool_limit_rules(policy: Policy) -> list[str]:
+    """The per-tool call limits and argument rules, one line per tool (for the prompt: the
+    tools a policy does not permit are simply absent from it)."""
+    tools = policy.tools
+    lines = []
+    for name in sorted(set(tools.calls) | set(tools.arguments)):
+        if not tools.permits(name):
+            continue
+        parts = []
+        if name in tools.calls:
+            limit = tools.calls[name]
+            parts.append(f"call it at most {limit} time{'s' if limit != 1 else ''} per snippet")
+        parts.extend(f"`{argument}` must be {rule.describe()}"
+                     for argument, rule in tools.arguments.get(name, {}).items())
+        lines.append(f"{name}(): " + "; ".join(parts) + ".")
+    return lines
+
+
+def tool_permission_lines(policy: Policy) -> list[str]:
+    """Which tools the policy permits, for people (``codeact policy show``)."""
+    tools = policy.tools
+    if not tools.restricted:
+        return ["Tools: every tool of the toolset, any arguments."]
+    lines = []
+    if tools.allow != ("*",):
+        lines.append("Tools: only those matching " + ", ".join(tools.allow) + ".")
+    if tools.deny:
+        lines.append("Tools never permitted: " + ", ".join(tools.deny) + ".")
+    if tools.calls or tools.arguments:
+        lines.append("Call limits and argument rules: as in the rules above.")
+    return lines
 
 
 def risky_capabilities(policy: Policy) -> list[str]:

@@ -47,6 +47,8 @@ class PolicyContext:
     session_classes: frozenset[str] = frozenset()  # classes earlier snippets defined
     #: names earlier snippets imported from modules (``Enum`` -> ``enum.Enum``)
     session_imports: Mapping[str, str] = field(default_factory=dict)
+    #: tools of the toolset that the policy does not permit
+    denied_tools: frozenset[str] = frozenset()
 
     @property
     def readable_names(self) -> frozenset[str]:
@@ -656,6 +658,12 @@ def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) 
                 # and can never reach a builtin (LibCST misses some nested comprehensions).
                 continue
             if name in readable:
+                continue
+            if name in ctx.denied_tools:
+                permitted = ", ".join(ctx.tools.names) or "none"
+                findings.add(access.node, "P160",
+                             f"`{name}` is a tool that policy {ctx.policy.name!r} does not "
+                             "permit", hint=f"permitted tools are: {permitted}")
                 continue
             if is_dunder(name):
                 findings.add(access.node, "P111", f"the name `{name}` is not available",

@@ -30,6 +30,7 @@ from pydantic_core import from_json, to_json
 from engine.errors import SandboxUnavailableError, ToolArgumentError, ToolResultError
 from engine.execution import REPORTABLE_CODES, NotStarted, Reported, ReportedError
 from engine.policy.model import Limits
+from engine.policy.permissions import ToolPermissions
 from engine.results import ToolCall, ToolCallStatus
 from engine.sandbox.bytes_codec import BytesCodecError, may_hold_tags, untag_bytes
 from engine.sandbox.protocol import (
@@ -119,9 +120,12 @@ class ToolBroker:
     def __init__(self, registry: ToolRegistry, limits: Limits,
                  replay: list[CallRecord] | None = None, *,
                  record_budget: int = 64 * 1024 * 1024,
-                 stray: StrayCalls | None = None) -> None:
+                 stray: StrayCalls | None = None,
+                 permissions: ToolPermissions | None = None) -> None:
         self.registry = registry
         self.limits = limits
+        self.permissions = permissions
+        self.calls_by_tool: dict[str, int] = {}
         self.calls: list[CallRecord] = []
         self._replay = list(replay) if replay is not None else None
         self.diverged = False
@@ -169,6 +173,10 @@ class ToolBroker:
         arguments = json.dumps([request["args"], request["kwargs"]], sort_keys=True).encode()
         if self._replay is not None:
             return self._replayed(name, arguments)
+        if self.permissions is not None:
+            refused = self._permitted(name)
+            if refused is not None:
+                return refused
         args, kwargs = request["args"], request["kwargs"]
         if may_hold_tags(payload):
             try:
@@ -182,6 +190,19 @@ class ToolBroker:
         if status is ToolStatus.LIMIT:
             self.stopped = error or "a limit"
         return reply
+
+    def _permitted(self, name: str) -> bytes | None:
+        """A LIMIT reply when the policy does not permit this call (before the tool runs)."""
+        assert self.permissions is not None
+        why = self.permissions.denied(name)
+        if why is not None:
+            return self._stop(_error_reply(ToolStatus.LIMIT, "R216", why), why)
+        calls = self.calls_by_tool.get(name, 0)
+        why = self.permissions.over_limit(name, calls)
+        if why is not None:
+            return self._stop(_error_reply(ToolStatus.LIMIT, "R218", why), why)
+        self.calls_by_tool[name] = calls + 1
+        return None
 
     def _stop(self, reply: bytes, why: str) -> bytes:
         self.stopped = why
@@ -230,6 +251,10 @@ class ToolBroker:
         except ToolArgumentError as exc:
             return (ToolStatus.BAD_ARGUMENTS,
                     _error_reply(ToolStatus.BAD_ARGUMENTS, None, str(exc)), str(exc))
+        if self.permissions is not None:
+            why = self.permissions.refused_argument(name, bound.arguments)
+            if why is not None:
+                return ToolStatus.LIMIT, _error_reply(ToolStatus.LIMIT, "R217", why), why
         seconds = self.limits.tool_timeout_seconds
         try:
             if seconds is None:

@@ -71,6 +71,8 @@ class Canaries:
         self.secret_file.write_text(self.file_secret)
         self.directory = root / "canary-dir"
         self.directory.mkdir()
+        # Tools that must never run (or never with refused arguments) leave a file here.
+        os.environ["CODEACT_CORPUS_CANARY_DIR"] = str(self.directory)
         self.connections = 0
         self._listener = socket.socket()
         self._listener.bind(("127.0.0.1", 0))
@@ -126,6 +128,7 @@ class Canaries:
         self._thread.join()
         self._listener.close()
         os.environ.pop(self.env_name, None)
+        os.environ.pop("CODEACT_CORPUS_CANARY_DIR", None)
 
 
 @pytest.fixture(scope="module")

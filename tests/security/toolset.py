@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 from pydantic import BaseModel
 
 from engine import tool
@@ -51,4 +55,32 @@ def fail(message: str) -> str:
     raise RuntimeError(message)
 
 
-TOOLS = [lookup, add, get_record, store, fail]
+def _tripwire(name: str) -> None:
+    """A file in the corpus's canary directory: the host sees it as a breach."""
+    directory = os.environ.get("CODEACT_CORPUS_CANARY_DIR")
+    if directory:
+        (Path(directory) / name).write_text("a tool the policy refuses ran")
+
+
+@tool
+def wipe(key: str) -> bool:
+    """Delete a key (the corpus policy denies this tool: if it ever runs, that is a breach)."""
+    _tripwire(f"wipe-{len(key)}")
+    return True
+
+
+#: What tests/security/policy.toml allows as `send`'s `to` argument.
+SEND_TO = re.compile(r"^[a-z]+@example\.com$")
+
+
+@tool
+def send(to: str) -> bool:
+    """Send a message (the corpus policy allows only addresses at example.com, twice a
+    snippet)."""
+    if SEND_TO.search(to) is None:
+        _tripwire("send-refused-address")
+    CALLS.append(("send", to))
+    return True
+
+
+TOOLS = [lookup, add, get_record, store, fail, wipe, send]
