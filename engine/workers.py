@@ -130,7 +130,8 @@ class _Worker(Channel):
                 env={**os.environ, "PYTHONPATH": path}, cwd=os.getcwd())
         self.conn = Connection(ours.detach())
         super().__init__()
-        self._send_lock = threading.Lock()
+        # Reentrant: a failed send inside the lock marks the worker lost, which takes it again.
+        self._send_lock = threading.RLock()
         self._ids = itertools.count(1)
         self._waiting: dict[int, Future[Any]] = {}
         self.answer_seconds = answer_seconds

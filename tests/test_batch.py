@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 from engine.cli import app
 from engine.sandbox.limits import unavailable_reason
 from engine.testing.fake_ollama import FakeOllama
-from engine.workers import EnginePool, WorkerLostError
+from engine.workers import EnginePool, WorkerLostError, _Worker
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason="seccomp unavailable")
 runner = CliRunner()
@@ -70,6 +71,32 @@ def test_a_dead_worker_loses_its_sessions_and_is_replaced(pool: EnginePool) -> N
     for _ in range(pool.size):  # every worker answers again, the replaced one too
         with pool.session() as fresh:
             assert fresh.run("final_answer(len(get_all_users()))").value == 10_000
+
+
+def test_a_send_that_fails_loses_the_worker_without_a_deadlock(pool: EnginePool) -> None:
+    """A worker found dead by a failed send (before its reader noticed) must raise, not hang:
+    marking it lost takes the lock the send holds (found hanging in this suite)."""
+    session = pool.session()
+    assert session.run("x = 1").ok
+    channel = session._channel
+    assert isinstance(channel, _Worker)
+    os.kill(session.worker_pid or 0, signal.SIGKILL)
+    channel.conn.close()  # the next send fails at once, inside the send lock
+    outcome: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _capture(outcome, session.run, "final_answer(x)"),
+                              daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "run() deadlocked on the worker's send lock"
+    assert outcome and isinstance(outcome[0], WorkerLostError)
+    session.close()
+
+
+def _capture(into: list[BaseException], call: Callable[..., object], *args: object) -> None:
+    try:
+        call(*args)
+    except BaseException as exc:  # the test inspects it
+        into.append(exc)
 
 
 def test_batch_answers_every_line_once(tmp_path: Path) -> None:
