@@ -506,6 +506,12 @@ def replay(
         assert run.header is not None
         registry, loaded = _load(tools or run.header.tools or None,
                                  policy or run.header.policy or "default")
+        recorded = run.header.policy_digest
+        if recorded and recorded != loaded.digest:
+            err.print(f"[bold yellow]warning:[/] the transcript was judged by policy "
+                      f"{escape(run.header.policy)!r} with digest {recorded}; "
+                      f"{escape(loaded.name)!r} now has {loaded.digest}: verdicts may differ "
+                      f"(`codeact policy diff` shows how)")
         eng = _engine(registry, loaded, unsafe_no_seccomp)
         try:
             rows.extend(replay_run(eng, run, live=live))
@@ -742,6 +748,70 @@ def policy_show(
     emit(render_prompt_rules(loaded))
     emit("\n".join(f"- {line}" for line in tool_permission_lines(loaded)))
     emit(f"digest: {loaded.digest}")
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@policy_app.command("diff")
+def policy_diff(
+    old: Annotated[str, typer.Argument(help="The policy before: a bundled name or a file.")],
+    new: Annotated[str, typer.Argument(help="The policy after: a bundled name or a file.")],
+    output_format: Annotated[DiffFormat, typer.Option(
+        "--format", "-f", help="text for people, json for bots.")] = DiffFormat.text,
+    fail_on_widening: Annotated[bool, typer.Option(
+        "--fail-on-widening", help="Exit 1 when a change lets a snippet do more.")] = False,
+) -> None:
+    """What changes from OLD to NEW, in what a snippet may do; widening changes flagged."""
+    from engine.policy.diff import diff_policies
+
+    _, before = _load(None, old)
+    _, after = _load(None, new)
+    diff = diff_policies(before, after)
+    emit(diff.to_json() if output_format is DiffFormat.json else diff.render_text(), end="")
+    if output_format is DiffFormat.json:
+        emit("")
+    raise typer.Exit(1 if fail_on_widening and diff.widens else 0)
+
+
+class CasesFormat(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+@policy_app.command("test")
+def policy_test(
+    cases: Annotated[Path, typer.Argument(help="A TOML file of cases: snippets with the "
+                                          "verdict each must get.")],
+    tools: Annotated[str | None, typer.Option(
+        "--tools", "-t", help="Toolset (else the file's `tools`).")] = None,
+    policy: Annotated[str | None, typer.Option(
+        "--policy", "-p", help="Policy (else the file's `policy`, else default).")] = None,
+    output_format: Annotated[CasesFormat, typer.Option(
+        "--format", "-f", help="text, json, or junit for CI.")] = CasesFormat.text,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                          help="List passing cases too.")] = False,
+) -> None:
+    """Run policy test cases; exit 1 if any case gets another verdict than it expects."""
+    from engine.policy.cases import CaseFileError, render_report, run_cases
+
+    try:
+        report = run_cases(cases, policy=policy, tools=tools)
+    except CaseFileError as exc:
+        _usage_error(str(exc))
+    except PolicyError as exc:
+        lines = "\n".join(f"  {issue}" for issue in exc.issues)
+        _usage_error(f"invalid policy:\n{lines}")
+    except EngineError as exc:
+        _usage_error(str(exc))
+    for warning in report.warnings:
+        err.print(f"[bold yellow]warning:[/] {escape(warning)}")
+    rendered = render_report(report, output_format.value, verbose=verbose)
+    emit(rendered if rendered.endswith("\n") else rendered + "\n", end="")
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @policy_app.command("validate")

@@ -68,12 +68,15 @@ class RunOutput(BaseModel):
     diagnostics: list[Diagnostic] = Field(default_factory=list)
     tool_calls: int = 0
     wall_ms: float = 0.0
+    policy_digest: str = Field(default="", description="The digest of the policy that judged "
+                               "and ran the snippet.")
 
 
 class CheckOutput(BaseModel):
     ok: bool
     session: str
     diagnostics: list[Diagnostic] = Field(default_factory=list)
+    policy_digest: str = ""
 
 
 class SessionsOutput(BaseModel):
@@ -298,7 +301,8 @@ def _run_output(name: str, result: RunResult) -> RunOutput:
                      stdout=result.stdout + result.stderr, value=result.value,
                      final=result.final, diagnostics=list(result.diagnostics),
                      tool_calls=len(result.tool_calls),
-                     wall_ms=result.usage.wall_ms if result.usage else 0.0)
+                     wall_ms=result.usage.wall_ms if result.usage else 0.0,
+                     policy_digest=result.policy_digest)
 
 
 #: Characters of output or value in the text a model reads (as in the agent loop).
@@ -371,7 +375,8 @@ def build_server(engine: Engine, *, idle_seconds: float = 600.0,
     async def check(code: str, ctx: Context[Any, Any],
                     session: str = "default") -> Annotated[CallToolResult, CheckOutput]:
         report = await in_session(ctx, session, lambda target: target.check(code))
-        output = CheckOutput(ok=report.ok, session=session, diagnostics=list(report.diagnostics))
+        output = CheckOutput(ok=report.ok, session=session, diagnostics=list(report.diagnostics),
+                             policy_digest=report.policy_digest)
         return _tool_result(output, is_error=not report.ok, text=check_observation(report))
 
     @server.tool(name="open_session", description=(

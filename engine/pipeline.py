@@ -103,7 +103,8 @@ class Engine:
                 self._zygote_handle = None
             if self._zygote_handle is None:
                 spec = build_spec(self.registry, self.policy,
-                                  seccomp=self.isolation == "seccomp")
+                                  seccomp=self.isolation == "seccomp",
+                                  guard_writes=self.check_policy)
                 self._zygote_handle = Zygote(spec.model_dump_json().encode())
             zygote = self._zygote_handle
         try:
@@ -137,7 +138,8 @@ class Engine:
         self._zygote()  # fail now, clearly, if the sandbox cannot run here
         session = Session(check=self.check, registry=self.registry,
                           limits=self.policy.limits, backend=LocalBackend(self._zygote),
-                          permissions=ToolPermissions.of(self.policy))
+                          permissions=ToolPermissions.of(self.policy),
+                          policy_digest=self.policy.digest)
         self._sessions.add(session)
         return session
 
@@ -174,16 +176,20 @@ class Engine:
         snippet too costly to analyse is refused (P153, T197) instead of holding this process.
         """
         context = context or SessionContext()
+        digest = self.policy.digest
         too_large = check_source_size(source, self.policy) if self.check_policy else None
         if too_large is not None:  # not even worth sending to a worker
             return CheckReport(ok=False, diagnostics=(too_large,), stages=tuple(with_skipped([
                 StageReport(stage=Stage.PARSE, status=StageStatus.SKIPPED),
-                StageReport(stage=Stage.POLICY, status=StageStatus.FAILED)])))
+                StageReport(stage=Stage.POLICY, status=StageStatus.FAILED)])),
+                policy_digest=digest)
         unreadable = lone_surrogate(source)
         if unreadable is not None:  # not text: no worker could be sent it
             return CheckReport(ok=False, diagnostics=(unreadable,), stages=tuple(with_skipped([
-                StageReport(stage=Stage.PARSE, status=StageStatus.FAILED)])))
-        return self._checks().check(source, context)
+                StageReport(stage=Stage.PARSE, status=StageStatus.FAILED)])),
+                policy_digest=digest)
+        report = self._checks().check(source, context)
+        return report.model_copy(update={"policy_digest": digest})
 
     def close(self) -> None:
         for session in list(self._sessions):

@@ -108,6 +108,7 @@ def to_json(files: Sequence[FileReport]) -> str:
             {
                 "file": f.path,
                 "ok": f.report.ok,
+                "policy_digest": f.report.policy_digest,
                 "stages": [s.model_dump(mode="json") for s in f.report.stages],
                 "diagnostics": [d.model_dump(mode="json") for d in f.report.diagnostics],
             }
@@ -163,10 +164,12 @@ def to_sarif(files: Sequence[FileReport], version: str) -> str:
             if d.code in index:
                 result["ruleIndex"] = index[d.code]
             results.append(result)
+    digests = sorted({f.report.policy_digest for f in files if f.report.policy_digest})
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
+            "properties": {"policyDigest": digests[0] if len(digests) == 1 else digests},
             "tool": {"driver": {
                 "name": "codeact-engine",
                 "version": version,

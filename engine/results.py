@@ -60,6 +60,8 @@ class CheckReport(BaseModel):
     ok: bool
     diagnostics: tuple[Diagnostic, ...] = ()
     stages: tuple[StageReport, ...] = ()
+    policy_digest: str = Field(default="", description="`Policy.digest` of the policy that "
+                               "judged the snippet.")
     bindings: tuple[Binding, ...] = Field(default=(), exclude=True, repr=False)
 
     @property
@@ -147,6 +149,8 @@ class RunResult(BaseModel):
     names: tuple[str, ...] = Field(default=(), description="Names the snippet bound or rebound.")
     restarted: bool = Field(default=False, description="The session process was replaced.")
     lost_names: tuple[str, ...] = Field(default=(), description="Names a restart could not keep.")
+    policy_digest: str = Field(default="", description="`Policy.digest` of the policy that "
+                               "judged and ran the snippet.")
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:

@@ -100,8 +100,10 @@ class Session:
     given a checker, the tools, the limits and a ``Backend`` that starts its runner."""
 
     def __init__(self, *, check: Checker, registry: ToolRegistry, limits: Limits,
-                 backend: Backend, permissions: ToolPermissions | None = None) -> None:
+                 backend: Backend, permissions: ToolPermissions | None = None,
+                 policy_digest: str = "") -> None:
         self._check = check
+        self._policy_digest = policy_digest
         self._registry = registry
         self._permissions = permissions
         self._backend = backend
@@ -155,7 +157,10 @@ class Session:
         with self._lock:
             self._running = token
             try:
-                return self._run_locked(source, replay, since, token)
+                result = self._run_locked(source, replay, since, token)
+                if self._policy_digest and not result.policy_digest:
+                    result = result.model_copy(update={"policy_digest": self._policy_digest})
+                return result
             finally:
                 self._running = None
                 if token is not None:

@@ -125,9 +125,15 @@ def test_replay_detects_a_changed_verdict(tmp_path: Path) -> None:
         result = runner.invoke(app, ["agent", "floor", "--tools", "examples.toolsets.users",
                                      "--host", server.url, "--transcript", str(transcript)])
     assert result.exit_code == 0
+    header = json.loads(transcript.read_text().splitlines()[0])
+    assert header["policy"] == "default" and header["policy_digest"].startswith("sha256:")
     replayed = runner.invoke(app, ["replay", str(transcript), "--policy", "strict"])
     assert replayed.exit_code == 1
     assert "failed P130,P101" in replayed.output
+    # ...and it says the judge changed: the digest recorded is not strict's
+    assert "verdicts may differ" in replayed.output
+    same = runner.invoke(app, ["replay", str(transcript)])
+    assert "verdicts may differ" not in same.output
 
 
 def test_replay_of_a_missing_or_bad_file(tmp_path: Path) -> None:

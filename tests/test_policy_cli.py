@@ -3,6 +3,7 @@ modules that cannot be imported named plainly (issue 15)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.test_cli import run
@@ -54,3 +55,32 @@ def test_a_module_that_cannot_be_imported_is_named(tmp_path: Path) -> None:
     assert code == 2, output
     assert "codeact_no_such_module" in output and "imports.allow" in output, output
     assert "isolation" not in output  # not advice about the kernel filter
+
+
+def test_policy_diff_flags_widening_and_speaks_json(tmp_path: Path) -> None:
+    code, output = run("policy", "diff", "default", "strict")
+    assert code == 0 and "none widens what a snippet may do" in output
+    code, output = run("policy", "diff", "strict", "default", "--fail-on-widening")
+    assert code == 1 and "+ WIDENS" in output
+    data = json.loads(run("policy", "diff", "strict", "default", "--format", "json")[1])
+    assert data["schema"] == "codeact.policy-diff/v1" and data["widens"] is True
+    same = tmp_path / "same.toml"
+    same.write_text('extends = "default"\nname = "copy"\n')
+    output = run("policy", "diff", "default", str(same))[1]
+    digests = [line.split()[-1] for line in output.splitlines()[:2]]
+    assert digests[0] == digests[1] and "none widens" in output  # labels only
+
+
+def test_policy_test_exits_by_the_verdicts(tmp_path: Path) -> None:
+    code, output = run("policy", "test", "policies/tests/default.toml")
+    assert code == 0, output
+    cases = tmp_path / "cases.toml"
+    cases.write_text('policy = "default"\n[[case]]\nname = "os"\nsource = "import os"\n'
+                     'expect = "ok"\n')
+    code, output = run("policy", "test", str(cases))
+    assert code == 1 and "FAILED" in output and "P101" in output
+    code, output = run("policy", "test", str(cases), "--format", "junit")
+    assert code == 1 and "<failure" in output
+    cases.write_text('[[case]]\nname = "x"\nsource = "1"\nexpect = "maybe"\n')
+    code, output = run("policy", "test", str(cases))
+    assert code == 2 and "expect" in output

@@ -228,3 +228,9 @@ def test_the_digest_is_the_rules_not_the_layout(tmp_path: Path) -> None:
     wider = flat.model_copy(update={"limits": flat.limits.model_copy(
         update={"timeout_seconds": 6.0})})
     assert wider.digest != flat.digest
+
+
+def test_the_digest_does_not_depend_on_the_order_of_a_list() -> None:
+    one = Policy.from_toml('[imports]\nallow = ["math", "json"]\n[tools]\ndeny = ["b", "a"]')
+    other = Policy.from_toml('[imports]\nallow = ["json", "math"]\n[tools]\ndeny = ["a", "b"]')
+    assert one.digest == other.digest

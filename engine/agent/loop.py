@@ -76,7 +76,8 @@ class Agent:
 
         return RunHeader(task=task, mode=self.mode, model=self.model.name,
                          host=getattr(self.model, "host", None), tools=self.tools_spec,
-                         policy=self.engine.policy.name, feedback=self.feedback,
+                         policy=self.engine.policy.name,
+                         policy_digest=self.engine.policy.digest, feedback=self.feedback,
                          engine_version=package.__version__,
                          started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 

@@ -28,6 +28,7 @@ class RunHeader(BaseModel):
     host: str | None = None
     tools: str = ""
     policy: str = ""
+    policy_digest: str = ""
     feedback: str = "structured"
     engine_version: str = ""
     started: str = ""

@@ -306,7 +306,8 @@ class Policy(BaseModel):
         """``sha256:<hex>`` of what the policy enforces: the same rules give the same digest
         whatever the file layout or ``extends`` chain. The name and description are labels,
         not rules, and are left out."""
-        rules = self.model_dump(mode="json", exclude={"name", "description", "source"})
+        rules = _canonical(self.model_dump(mode="json",
+                                           exclude={"name", "description", "source"}))
         text = json.dumps(rules, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -351,6 +352,18 @@ class Policy(BaseModel):
     @cached_property
     def forbidden_syntax(self) -> frozenset[str]:
         return frozenset(self.syntax.forbid)
+
+
+def _canonical(value: Any) -> Any:
+    """Every list of a policy is a set (modules, builtins, patterns, allowed values): sorted,
+    so that the order a file lists them in, or an ``extends`` edit appends them in, does not
+    change the digest."""
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        items = [_canonical(item) for item in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    return value
 
 
 def bundled_policy_dir() -> Path:

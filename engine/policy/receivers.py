@@ -23,6 +23,7 @@ comprehension). Sunder names (``_value_``, ``_missing_``) are enum machinery and
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -104,7 +105,9 @@ def _bound_names(tree: ast.AST) -> frozenset[str]:
 
 class _Checker:
     def __init__(self, tree: ast.Module, source: str, ctx: PolicyContext) -> None:
-        self.lines = source.splitlines()
+        # Lines as the tokenizer counts them: str.splitlines() also splits at \x0c, \x1c,
+        # \u2028..., which may sit in a comment or a string.
+        self.lines = re.split(r"\r\n|\r|\n", source)
         self.ctx = ctx
         self.bound = _bound_names(tree)
         self.allowed: set[tuple[int, int]] = set()

@@ -19,15 +19,19 @@ import types
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic_core import PydanticSerializationError, from_json, to_json, to_jsonable_python
 
 from engine.policy.modules import builtin_classes, hidden_reason
 from engine.sandbox.bytes_codec import may_hold_tags, tag_bytes, tag_call, untag_bytes
+from engine.sandbox.factories import VIEW_FACTORIES, guard_enum_factory
+from engine.sandbox.own_classes import is_own_class, register, register_data
 from engine.sandbox.protocol import FrameReader, Kind, ToolStatus, write_frame
 from engine.sandbox.receivers import build_class
 from engine.sandbox.spec import SandboxSpec, ToolSpec, build_types, evaluate_type
 from engine.sandbox.type_of import make_type_of, reachable_classes
+from engine.sandbox.write_barrier import HELPERS as WRITE_HELPERS
+from engine.sandbox.write_barrier import guard_writes
 
 SNIPPET_FILENAME = "<snippet>"
 #: The names a snippet bound, as reported: the first this many (a star import binds hundreds).
@@ -227,9 +231,9 @@ def _own_classes_only(decorate: Any, name: str) -> Any:
     def only_own(cls: Any = None, /, **options: Any) -> Any:
         if cls is None:
             return lambda later: only_own(later, **options)
-        if not isinstance(cls, type) or cls.__module__ != "__snippet__":
+        if not isinstance(cls, type) or not is_own_class(cls):
             raise TypeError(f"{name}() applies only to classes the snippet defines")
-        return decorate(cls, **options)
+        return register(decorate(cls, **options))  # slots=True makes a new class
 
     only_own.__name__ = only_own.__qualname__ = name
     only_own.__doc__ = decorate.__doc__
@@ -259,8 +263,10 @@ def _module_view(
                 setattr(view, attribute, _module_view(value.__name__, allowed, views, denied,
                                                       builtin_classes))
             continue
-        setattr(view, attribute, _own_classes_only(value, attribute)
-                if (name, attribute) in _OWN_CLASSES_ONLY else value)
+        handed_out = value
+        if (name, attribute) in _OWN_CLASSES_ONLY:
+            handed_out = _own_classes_only(value, attribute)
+        setattr(view, attribute, VIEW_FACTORIES.get((name, attribute), handed_out))
     return view
 
 
@@ -286,6 +292,9 @@ class Sandbox:
         policy = spec.policy
         self.limits = policy.limits
         self.types = build_types(spec)
+        for made in self.types.values():
+            if isinstance(made, type) and issubclass(made, BaseModel):
+                register_data(made)
         self.returns = {t.name: evaluate_type(t.returns, self.types) for t in spec.tools}
         for t in spec.tools:  # build the validators now, not in the child
             TypeAdapter(self.returns[t.name])
@@ -297,6 +306,7 @@ class Sandbox:
                 if module not in allowed:
                     raise
                 raise UnimportableModule(module, str(exc)) from None
+        guard_enum_factory()
         self.views: dict[str, types.ModuleType] = {}
         classes = builtin_classes(policy.allowed_builtins)
         for module in sorted(allowed):
@@ -306,10 +316,12 @@ class Sandbox:
             if hasattr(builtins, name)
         }
         self.builtins["__import__"] = self._import
+        self.builtins.update(WRITE_HELPERS)
         if "type" in self.builtins:
             self.builtins["type"] = make_type_of(reachable_classes(
                 self.builtins.values(), self.types.values(),
-                *(vars(view).values() for view in self.views.values())))
+                *(vars(view).values() for view in self.views.values()),
+                (ToolError, ToolResultInvalid, ToolArgumentsError)))
         if "class" not in policy.forbidden_syntax:
             self.builtins["__build_class__"] = build_class
 
@@ -350,6 +362,7 @@ class Executor:
     def __init__(self, sandbox: Sandbox, channel: Channel) -> None:
         limits = sandbox.limits
         self.limits = limits
+        self.guard_writes = sandbox.spec.guard_writes
         self.channel = channel
         self.namespace = sandbox.namespace(channel)
         # The engine's names as every snippet must find them (the policy refuses rebinding
@@ -405,7 +418,7 @@ class Executor:
         """
         limit = self.limits.max_answer_bytes
         try:
-            body, last = _compile(source)
+            body, last = _compile(source, self.guard_writes)
             exec(body, self.namespace)
             value = None
             if last is not None:
@@ -433,8 +446,9 @@ def _failed(error: dict[str, Any]) -> dict[str, Any]:
     return {"ok": False, "final": False, "value": None, "error": error}
 
 
-def _compile(source: str) -> tuple[types.CodeType, types.CodeType | None]:
-    """The snippet's code; a trailing expression is compiled apart so its value is kept."""
+def _compile(source: str, guard: bool = True) -> tuple[types.CodeType, types.CodeType | None]:
+    """The snippet's code, its attribute stores through the write barrier when ``guard``; a
+    trailing expression is compiled apart so its value is kept."""
     # compile() itself, not ast.parse(): the trusted side calls only builtins here.
     tree = compile(source, SNIPPET_FILENAME, "exec", ast.PyCF_ONLY_AST)
     assert isinstance(tree, ast.Module)
@@ -444,6 +458,8 @@ def _compile(source: str) -> tuple[types.CodeType, types.CodeType | None]:
         assert isinstance(trailing, ast.Expr)
         expression = ast.Expression(trailing.value)
         last = compile(expression, SNIPPET_FILENAME, "eval")
+    if guard:  # after the split: a rewritten store is a call, not the snippet's value
+        tree = guard_writes(tree)
     return compile(tree, SNIPPET_FILENAME, "exec"), last
 
 

@@ -4,8 +4,8 @@ The policy lets a class's own methods use ``self._name`` (``engine.policy.receiv
 it cannot see statically is the method taken from its class and called with another object
 as ``self``: ``Counter.bump(shared_object)``. Each class a snippet's ``class`` statement makes
 therefore has such methods (and property accessors) replaced, once the class exists, by ones
-that refuse a receiver whose class the snippet did not make. Methods that use no private
-name are left exactly as written.
+that refuse a receiver whose class the snippet did not make (``own_classes``). Methods that use
+no private name are left exactly as written.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from functools import cached_property
 from typing import Any, TypeGuard
 
 from engine.policy.special_methods import is_receiver_private
-
-SNIPPET_MODULE = "__snippet__"
+from engine.sandbox.own_classes import SNIPPET_MODULE, is_own_class, register
 
 
 def _uses_private(code: types.CodeType) -> bool:
@@ -36,7 +35,7 @@ def _needs_guard(value: object) -> TypeGuard[types.FunctionType]:
 def own_receiver(function: types.FunctionType) -> Callable[..., Any]:
     """``function`` refusing a first argument that is not an object of a snippet's class."""
     def method(self: Any, /, *args: Any, **kwargs: Any) -> Any:
-        if type(self).__module__ != SNIPPET_MODULE:
+        if not is_own_class(type(self)):
             raise TypeError(
                 f"{function.__name__}() uses private attributes of `self`: call it on an object "
                 f"of the class, not with {type(self).__name__!r} as `self`")
@@ -71,9 +70,11 @@ def guard_class(cls: type) -> None:
 
 
 def build_class(body: Callable[..., Any], name: str, *bases: Any, **keywords: Any) -> Any:
-    """The sandbox's ``__build_class__``: the ordinary one, then :func:`guard_class`."""
+    """The sandbox's ``__build_class__``: the ordinary one, then the class is recorded as
+    the snippet's (``own_classes``) and :func:`guard_class` runs."""
     cls = builtins.__build_class__(body, name, *bases, **keywords)
     if isinstance(cls, type):
+        register(cls)
         guard_class(cls)
     return cls
 

@@ -71,6 +71,10 @@ class SandboxSpec(BaseModel):
     models: tuple[ModelSpec, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
     seccomp: bool = True
+    #: attribute stores go through the write barrier (engine/sandbox/write_barrier.py): the
+    #: policy layer's run-time half, off with the static policy so that the sandbox alone can
+    #: be attacked directly
+    guard_writes: bool = True
 
 
 def _default_json(field: Any) -> str | None:
@@ -86,7 +90,8 @@ def _default_json(field: Any) -> str | None:
         return "null"
 
 
-def build_spec(registry: ToolRegistry, policy: Policy, *, seccomp: bool = True) -> SandboxSpec:
+def build_spec(registry: ToolRegistry, policy: Policy, *, seccomp: bool = True,
+               guard_writes: bool = True) -> SandboxSpec:
     enums: list[EnumSpec] = []
     models: list[ModelSpec] = []
     for named in registry.named_types:
@@ -118,7 +123,7 @@ def build_spec(registry: ToolRegistry, policy: Policy, *, seccomp: bool = True) 
         for t in registry
     )
     return SandboxSpec(policy=policy, enums=tuple(enums), models=tuple(models), tools=tools,
-                       seccomp=seccomp)
+                       seccomp=seccomp, guard_writes=guard_writes)
 
 
 def build_types(spec: SandboxSpec) -> dict[str, Any]:

@@ -5,7 +5,8 @@
 for classes) and hands out classes no snippet can name: ``type`` itself, ``super``, function,
 module and generator types. So in the sandbox ``type`` takes exactly one argument and answers
 only with a class the snippet could reach by name: an allowed builtin, a public class of an
-allowed module, a tool's type, an exception class or one of the snippet's own classes.
+allowed module, a tool's type, a builtin exception class or one of the snippet's own classes
+(the engine's own exceptions, which a snippet can catch in an ``__exit__``, are not).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import builtins
 from collections.abc import Callable, Iterable
 from typing import Any
 
-SNIPPET_MODULE = "__snippet__"
+from engine.sandbox.own_classes import is_own_class
 
 
 def reachable_classes(*namespaces: Iterable[Any]) -> frozenset[type]:
@@ -32,8 +33,8 @@ def make_type_of(reachable: frozenset[type]) -> Callable[[Any], type]:
             raise TypeError("type() takes exactly one argument in the sandbox; write a "
                             "`class` statement to make a class")
         cls = builtins.type(args[0])
-        if cls in reachable or cls.__module__ == SNIPPET_MODULE \
-                or issubclass(cls, BaseException):
+        if cls in reachable or is_own_class(cls) or (
+                issubclass(cls, BaseException) and cls.__module__ == "builtins"):
             return cls
         raise TypeError(f"type() of a {cls.__name__!r} value is not available in the "
                         "sandbox; use isinstance() to test what a value is")
