@@ -444,16 +444,15 @@ def _short_digest(digest: str) -> str:
 
 
 def render_text(report: CaseReport, *, verbose: bool = False) -> str:
-    """pytest-like: a line per failed case with expected against got, then ``N passed, M
-    failed``. ``verbose`` adds a line per passed case and the errors under a failed one."""
+    """pytest-like: a line per failed case with expected against got and the errors it got
+    under it, then ``N passed, M failed``. ``verbose`` adds a line per passed case."""
     lines = [f"{report.file}: {len(report.results)} cases against policy {report.policy!r} "
              f"({_short_digest(report.policy_digest)})"]
     lines += [f"warning: {warning}" for warning in report.warnings]
     for result in report.results:
         if not result.passed:
             lines.append(f"FAILED {report.file}::{result.name} - {result.diff}")
-            if verbose:
-                lines += [f"    {d.line}:{d.column} {d.code} {d.message}" for d in result.errors]
+            lines += [f"    {d.line}:{d.column} {d.code} {d.message}" for d in result.errors]
         elif verbose:
             lines.append(f"PASSED {report.file}::{result.name}")
     lines.append(f"{report.passed} passed, {report.failed} failed")
