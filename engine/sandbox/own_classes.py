@@ -11,7 +11,9 @@ a new class (``dataclass(slots=True)``).
 
 from __future__ import annotations
 
+import contextlib
 import types
+from collections.abc import Iterator
 from typing import Any
 
 SNIPPET_MODULE = "__snippet__"
@@ -22,6 +24,9 @@ _OWN: set[type] = set()
 #: The tools' models: the classes are shared, their objects are per-call data the snippet owns
 #: (``user = get_user(1); user.name = "x"; save(user)``).
 _DATA: set[type] = set()
+#: Classes a ``class`` statement is making right now, by (module, qualname): an enum's
+#: members are made, and their ``__init__`` run, before the statement returns the class.
+_BUILDING: list[tuple[str, str]] = []
 #: Verdicts of ``is_own_class`` and of "its objects are the snippet's", by class.
 _CLASS_VERDICTS: dict[type, bool] = {}
 INSTANCE_VERDICTS: dict[type, bool] = {}
@@ -54,10 +59,30 @@ def is_own_class(cls: type) -> bool:
     return verdict
 
 
+@contextlib.contextmanager
+def building(qualname: str) -> Iterator[None]:
+    """While a snippet's ``class`` statement makes the class ``qualname``."""
+    _BUILDING.append((SNIPPET_MODULE, qualname))
+    try:
+        yield
+    finally:
+        _BUILDING.pop()
+
+
+def _being_built(cls: type) -> bool:
+    if not _BUILDING:
+        return False
+    module = type.__dict__["__dict__"].__get__(cls).get("__module__")
+    return (module, type.__dict__["__qualname__"].__get__(cls)) in _BUILDING
+
+
 def objects_are_own(cls: type) -> bool:
-    """Objects of ``cls`` are the snippet's: its class is the snippet's, or a tool's model."""
+    """Objects of ``cls`` are the snippet's: its class is the snippet's (or is being made by
+    the snippet's class statement), or a tool's model."""
     verdict = INSTANCE_VERDICTS.get(cls)
     if verdict is None:
+        if _being_built(cls):
+            return True  # not cached: the statement registers the class when it returns
         verdict = INSTANCE_VERDICTS[cls] = is_own_class(cls) or cls in _DATA
     return verdict
 
@@ -71,5 +96,5 @@ def is_own(obj: Any) -> bool:
     return isinstance(obj, types.FunctionType) and obj.__module__ == SNIPPET_MODULE
 
 
-__all__ = ["INSTANCE_VERDICTS", "SNIPPET_MODULE", "is_own", "is_own_class", "objects_are_own",
-           "register", "register_data"]
+__all__ = ["INSTANCE_VERDICTS", "SNIPPET_MODULE", "building", "is_own", "is_own_class",
+           "objects_are_own", "register", "register_data"]

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any, TypeGuard
 
 from engine.policy.special_methods import is_receiver_private
-from engine.sandbox.own_classes import SNIPPET_MODULE, is_own_class, register
+from engine.sandbox.own_classes import SNIPPET_MODULE, building, is_own_class, register
 
 
 def _uses_private(code: types.CodeType) -> bool:
@@ -72,7 +72,8 @@ def guard_class(cls: type) -> None:
 def build_class(body: Callable[..., Any], name: str, *bases: Any, **keywords: Any) -> Any:
     """The sandbox's ``__build_class__``: the ordinary one, then the class is recorded as
     the snippet's (``own_classes``) and :func:`guard_class` runs."""
-    cls = builtins.__build_class__(body, name, *bases, **keywords)
+    with building(getattr(body, "__qualname__", name)):
+        cls = builtins.__build_class__(body, name, *bases, **keywords)
     if isinstance(cls, type):
         register(cls)
         guard_class(cls)

@@ -184,3 +184,20 @@ def test_a_finalizer_cannot_be_made_to_call_a_tool_in_a_later_snippet() -> None:
         assert "member name" in only(session.run(first), "R101").message
         later = session.run("rows = [[i] for i in range(100000)]\nprint(len(rows))")
     assert later.ok and later.tool_calls == () and calls == []
+
+
+@needs_sandbox
+def test_an_enums_members_are_its_own_while_the_class_statement_makes_them() -> None:
+    """Enum members are made, and their __init__ run, before the class statement returns."""
+    source = ("import enum\nimport json\nimport typing\n"
+              "class Planet(enum.Enum):\n    EARTH = (5.97e24, 6.37e6)\n"
+              "    def __init__(self, mass: float, radius: float) -> None:\n"
+              "        self.mass = mass\n        shared: typing.Any = json\n"
+              "        if radius < 0:\n            shared.loads = None\n"
+              "final_answer(Planet.EARTH.mass)")
+    # types off: mypy would refuse the write to an Any (T130); the barrier is what is tested
+    with Engine((), "default", check_types=False) as engine:
+        assert engine.run(source).value == 5.97e24
+        attack = engine.run(source.replace("EARTH = (5.97e24, 6.37e6)",
+                                           "EARTH = (5.97e24, -1.0)"))
+    assert "cannot be changed" in only(attack, "R101").message
