@@ -1,9 +1,15 @@
-"""Prints the corpus table at the end of a run that included the corpus."""
+"""Prints the corpus table at the end of a run that included the corpus; engines on the
+default policy for the security tests, one layer switched off at a time."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
+
+from engine import Engine
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -44,3 +50,22 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
               "these): " + ", ".join(broken_bare))
     for attack_id, escape in escapes:
         write(f"ESCAPE {attack_id}: {escape}")
+
+
+# Engines on the default policy, one per test module, a layer at a time.
+@pytest.fixture(scope="module")
+def full() -> Iterator[Engine]:
+    with Engine((), "default") as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def policy_only() -> Iterator[Engine]:
+    with Engine((), "default", check_types=False) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def bare() -> Iterator[Engine]:
+    with Engine((), "default", check_policy=False, check_types=False) as made:
+        yield made

@@ -19,16 +19,6 @@ needs_sandbox = pytest.mark.skipif(unavailable_reason() is not None,
                                    reason="seccomp unavailable")
 
 
-@pytest.fixture(scope="module")
-def full() -> Engine:
-    with Engine((), "default") as made:
-        yield made  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def bare() -> Engine:
-    with Engine((), "default", check_policy=False, check_types=False) as made:
-        yield made  # type: ignore[misc]
 
 
 @needs_sandbox

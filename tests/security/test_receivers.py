@@ -50,16 +50,6 @@ final_answer([c.value, c.bump(), Counter.bump(c), c.pair()])
 '''
 
 
-@pytest.fixture(scope="module")
-def policy_only() -> Engine:
-    with Engine((), "default", check_types=False) as made:
-        yield made  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def bare() -> Engine:
-    with Engine((), "default", check_policy=False, check_types=False) as made:
-        yield made  # type: ignore[misc]
 
 
 @needs_sandbox
