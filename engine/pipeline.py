@@ -67,7 +67,8 @@ class Engine:
         # prompt or the sandbox; naming one is P160, and the broker refuses it too (R216).
         self.registry = toolset.only(self.policy.tools.permits)
         self.denied_tools = tuple(n for n in toolset.names if n not in self.registry)
-        self.policy_warnings = tuple(self.policy.tool_name_issues(toolset.names))
+        self.policy_warnings = tuple(self.policy.tool_name_issues(
+            {t.name: [p.name for p in t.params] for t in toolset}))
         for warning in self.policy_warnings:
             log.warning("%s", warning)
         self.check_policy = check_policy

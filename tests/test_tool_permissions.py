@@ -104,8 +104,8 @@ def test_a_denied_tool_is_absent_from_the_sandbox() -> None:
 @pytest.mark.parametrize(("source", "message"), [
     ("send_email('a@evil.org')", "send_email(to='a@evil.org'): `to` must match"),
     ("send_email(to='a@evil.org', body='x')", "`to` must match"),
-    ("refund(-5)", "refund(amount=-5): `amount` must be a number of at least 0"),
-    ("refund(amount=500.5)", "`amount` must be a number of at most 500"),
+    ("refund(-5)", "refund(amount=-5): `amount` must be a finite number of at least 0"),
+    ("refund(amount=500.5)", "`amount` must be a finite number of at most 500"),
 ])
 def test_literal_arguments_a_rule_refuses_are_p161(engine: Engine, source: str,
                                                     message: str) -> None:
@@ -127,7 +127,7 @@ def test_allowed_or_computed_arguments_pass_the_static_stage(engine: Engine,
 @pytest.mark.parametrize(("source", "code", "message"), [
     ("to = 'x' + '@evil.org'\nsend_email(to)", "R217",
      "send_email(to='x@evil.org'): `to` must match"),
-    ("x = 250\nrefund(x * 3)", "R217", "`amount` must be a number of at most 500"),
+    ("x = 250\nrefund(x * 3)", "R217", "`amount` must be a finite number of at most 500"),
     ("for n in range(3):\n    send_email(f'u{n}@example.com')", "R218",
      "send_email() may be called at most 2 times per snippet under policy 'platform'"),
     ("try:\n    refund(0 - 1)\nexcept Exception:\n    print('caught')\n", "R217", "at least 0"),
@@ -234,3 +234,75 @@ def test_the_digest_does_not_depend_on_the_order_of_a_list() -> None:
     one = Policy.from_toml('[imports]\nallow = ["math", "json"]\n[tools]\ndeny = ["b", "a"]')
     other = Policy.from_toml('[imports]\nallow = ["json", "math"]\n[tools]\ndeny = ["a", "b"]')
     assert one.digest == other.digest
+
+
+def test_argument_rules_hold_at_their_edges() -> None:
+    """Found by the sixth red team: NaN passed minimum/maximum, `$` let a trailing newline
+    through, True counted as 1, and a backtracking pattern held the host for seconds."""
+    from engine.policy.model import ArgumentRule
+
+    bounded = ArgumentRule(minimum=0, maximum=100)
+    assert bounded.violation(float("nan")) is not None
+    assert bounded.violation(float("inf")) is not None and bounded.violation(50) is None
+    address = ArgumentRule(pattern=r"^[a-z.]+@corp\.com$")
+    assert address.violation("bob@corp.com\n") is not None
+    assert address.violation("bob@corp.com") is None
+    assert ArgumentRule(one_of=(1, 2)).violation(True) is not None
+    assert ArgumentRule(one_of=(1, 2)).violation(2.0) is None
+    # RE2: linear whatever the pattern (Python's re takes minutes on this one at 34 chars)
+    nested = ArgumentRule(pattern=r"^([a-z0-9]+[._-]?)+@corp\.com$")
+    assert nested.violation("a" * 100_000 + "!") is not None
+    with pytest.raises(PolicyError, match="RE2"):
+        Policy.from_toml('[tools.arguments.f]\nx = { pattern = "(a)\\\\1" }')
+
+
+def test_a_refused_argument_is_described_without_its_own_repr() -> None:
+    from engine.policy.model import ArgumentRule, Tools
+
+    class Deep:
+        def __repr__(self) -> str:
+            raise RecursionError("maximum recursion depth exceeded")
+
+    permissions = ToolPermissions("p", Tools(arguments={"f": {"x": ArgumentRule(
+        pattern="^a$")}}))
+    message = permissions.refused_argument("f", {"x": Deep()})
+    assert message is not None and "f(x=<Deep" in message  # reprlib names it
+
+
+def test_refused_calls_are_recorded_and_a_replay_is_judged_by_todays_rules() -> None:
+    policy = Policy.from_toml(PLATFORM)
+    permissions = ToolPermissions.of(policy)
+    broker = ToolBroker(TOOLSET, policy.limits, permissions=permissions)
+    broker.handle(_call("deactivate", 3))
+    assert [(c.tool, c.status) for c in broker.calls] == [("deactivate", ToolStatus.LIMIT)]
+    # a record made under a looser policy: its reply is not a pass for today's rules
+    loose = ToolBroker(TOOLSET, Policy.load("default").limits)
+    loose.handle(_call("refund", amount=900))
+    replay = ToolBroker(TOOLSET, policy.limits, replay=loose.calls, permissions=permissions)
+    reply = replay.handle(_call("refund", amount=900))
+    assert reply[0] == ToolStatus.LIMIT and b"R217" in reply
+
+
+def test_a_rule_on_a_parameter_the_tool_does_not_have_is_a_warning() -> None:
+    policy = Policy.from_toml('[tools.arguments.send_email]\nTo = { pattern = "^a$" }\n'
+                              'bodyy = { max_length = 5 }\n')
+    with Engine(TOOLSET, policy) as engine:
+        warnings = "\n".join(engine.policy_warnings)
+    assert "'To', which is not a parameter of send_email()" in warnings
+    assert "did you mean 'to'" in warnings and "did you mean 'body'" in warnings
+
+
+def test_json_mode_applies_the_argument_rules_and_call_limits() -> None:
+    from engine.agent.json_agent import JsonToolAgent
+    from engine.testing.fake_ollama import FakeOllama
+
+    RAN.clear()
+    with FakeOllama([]) as server, Engine(TOOLSET, Policy.from_toml(PLATFORM)) as engine:
+        from engine.agent.model import OllamaModel
+
+        agent = JsonToolAgent(engine, OllamaModel("m", host=server.url))
+        refused, call = agent._call("send_email", {"to": "eve@elsewhere.org"})
+        assert not call.ok and "must match" in refused
+        for _ in range(3):
+            agent._call("send_email", {"to": "ops@example.com"})
+    assert RAN == [("send_email", "ops@example.com")] * 2  # calls = 2

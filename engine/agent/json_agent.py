@@ -16,6 +16,7 @@ from engine.agent.schemas import tool_schemas
 from engine.agent.templates import render
 from engine.agent.transcript import TranscriptWriter, TurnRecord
 from engine.errors import ToolArgumentError, ToolResultError
+from engine.policy.permissions import ToolPermissions
 from engine.results import ToolCall
 
 
@@ -33,6 +34,10 @@ class JsonToolAgent(Agent):
         tool = registry[name]
         try:
             bound = tool.validate_arguments([], dict(arguments))
+            refused = self._refused(name, bound.arguments)
+            if refused is not None:
+                return (render("json.tool_error", message=refused),
+                        ToolCall(tool=name, ok=False, duration_ms=0.0, error=refused))
             text = tool.dump_result(tool.func(*bound.args, **bound.kwargs)).decode()
         except (ToolArgumentError, ToolResultError) as exc:
             message = render("json.tool_error", message=str(exc))
@@ -45,8 +50,23 @@ class JsonToolAgent(Agent):
         return (truncate(text, self.max_observation_chars),
                 ToolCall(tool=name, ok=True, duration_ms=elapsed))
 
+    def _refused(self, name: str, arguments: dict[str, Any]) -> str | None:
+        """The policy's ``[tools]`` rules, as the broker applies them to a snippet's calls;
+        without snippets, ``calls`` counts the calls of the whole run."""
+        permissions = ToolPermissions.of(self.engine.policy)
+        if permissions is None:
+            return None
+        counts: dict[str, int] = self.__dict__.setdefault("_calls_by_tool", {})
+        calls = counts.get(name, 0)
+        why = permissions.over_limit(name, calls) or permissions.refused_argument(name,
+                                                                                  arguments)
+        if why is None:
+            counts[name] = calls + 1
+        return why
+
     def _loop(self, task: str, records: list[TurnRecord],
               writer: TranscriptWriter | None) -> AgentAnswer:
+        self.__dict__["_calls_by_tool"] = {}  # a run's calls, by tool
         schemas = tool_schemas(self.engine.registry)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": render("json_system")},

@@ -11,13 +11,14 @@ import difflib
 import fnmatch
 import hashlib
 import json
-import re
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+import re2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import ConfigIssue, PolicyError
@@ -52,6 +53,13 @@ DEFAULT_DENIED_ATTRIBUTES: tuple[str, ...] = (
     # enum's: copy a class's members into the dict of the module the class names (which a
     # class can name freely: the sandbox's own modules too).
     "global_enum", "global_str", "global_enum_repr", "global_flag_repr",
+    # Shared registries changed by a call: ABCs' (typing.Mapping.register(str) makes every
+    # later isinstance(x, Mapping) lie).
+    "register",
+    # pydantic's class machinery: a tool's model class is shared with the child's proxies,
+    # which serialise the arguments with it (a rebuilt model sent other arguments than the
+    # snippet wrote).
+    "model_rebuild", "model_config", "model_fields", "model_computed_fields",
 )
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -167,8 +175,10 @@ class ArgumentRule(BaseModel):
 
     model_config = _STRICT
     pattern: str | None = Field(
-        default=None, description="A regular expression a string value must match "
-        "(`re.search`: anchor it with `^...$` to match the whole value).",
+        default=None, description="A regular expression a string value must match, in RE2 "
+        "syntax (linear time: the host checks it on every call). It is searched for: anchor "
+        "it with `^...$` to match the whole value (`$` is the end of the value, not of a "
+        "line).",
     )
     minimum: int | float | None = Field(default=None, description="Smallest number allowed.")
     maximum: int | float | None = Field(default=None, description="Largest number allowed.")
@@ -184,26 +194,26 @@ class ArgumentRule(BaseModel):
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
+            _compiled(value)  # raises ValueError with RE2's reason
         return value
 
     def violation(self, value: Any) -> str | None:
         """Why ``value`` breaks this rule, or None."""
-        if self.one_of is not None and value not in self.one_of:
-            return f"must be one of {list(self.one_of)}"
+        if self.one_of is not None and not any(
+                isinstance(value, bool) == isinstance(allowed, bool) and value == allowed
+                for allowed in self.one_of):
+            return f"must be one of {list(self.one_of)}"  # True is not 1 here
         if self.pattern is not None:
             if not isinstance(value, str):
                 return f"must be a string matching {self.pattern!r}"
-            if re.search(self.pattern, value) is None:
+            if _compiled(self.pattern).search(value) is None:
                 return f"must match {self.pattern!r}"
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        number = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and math.isfinite(value))
         if self.minimum is not None and (not number or value < self.minimum):
-            return f"must be a number of at least {self.minimum}"
+            return f"must be a finite number of at least {self.minimum}"
         if self.maximum is not None and (not number or value > self.maximum):
-            return f"must be a number of at most {self.maximum}"
+            return f"must be a finite number of at most {self.maximum}"
         if self.max_length is not None and (
                 not isinstance(value, (str, list, tuple, dict)) or len(value) > self.max_length):
             return f"must have at most {self.max_length} characters or items"
@@ -225,6 +235,18 @@ class ArgumentRule(BaseModel):
         if self.max_length is not None:
             parts.append(f"at most {self.max_length} characters or items long")
         return " and ".join(parts) or "anything"
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> Any:
+    """The pattern compiled by RE2: matching is linear in the value, whatever the pattern
+    (Python's ``re`` backtracks: one pattern and a 30-character argument can hold the host
+    for minutes)."""
+    try:
+        return re2.compile(pattern)
+    except re2.error as exc:
+        raise ValueError(f"not a regular expression RE2 accepts (no backreferences or "
+                         f"lookaround): {exc}") from None
 
 
 class Tools(BaseModel):
@@ -311,15 +333,30 @@ class Policy(BaseModel):
         text = json.dumps(rules, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
-    def tool_name_issues(self, names: Iterable[str]) -> list[str]:
-        """Tool names the ``[tools]`` section mentions that no registered tool has, each with
-        the close matches: a typo must not silently allow or deny."""
-        known = sorted(set(names))
+    def tool_name_issues(self, tools: Iterable[str] | Mapping[str, Iterable[str]]) -> list[str]:
+        """Tool names the ``[tools]`` section mentions that no registered tool has, and
+        argument rules on parameters a tool does not have (given ``{tool: parameters}``),
+        each with the close matches: a typo must not silently allow, deny or skip a rule."""
+        parameters = ({name: list(params) for name, params in tools.items()}
+                      if isinstance(tools, Mapping) else {name: None for name in tools})
+        known = sorted(parameters)
         issues = []
         for name in sorted(self.tools.named() - set(known)):
             close = difflib.get_close_matches(name, known, n=3)
             issues.append(f"policy {self.name!r}: [tools] names {name!r}, which is not a tool"
                           + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
+        for name, rules in sorted(self.tools.arguments.items()):
+            params = parameters.get(name)
+            if params is None:
+                continue
+            for argument in sorted(set(rules) - set(params)):
+                close = ([p for p in params if p.lower() == argument.lower()]
+                         or difflib.get_close_matches(argument, params, n=3))
+                issues.append(
+                    f"policy {self.name!r}: [tools.arguments.{name}] has a rule on "
+                    f"{argument!r}, which is not a parameter of {name}() (its parameters: "
+                    f"{', '.join(params) or 'none'}); the rule would never apply"
+                    + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
         return issues
 
     def prompt_rules(self) -> list[str]:

@@ -8,6 +8,7 @@ broker asks this before a tool runs, and a refusal stops the snippet (R216-R218)
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,12 +49,23 @@ class ToolPermissions:
                 continue
             why = rule.violation(arguments[parameter])
             if why is not None:
-                shown = repr(arguments[parameter])
-                if len(shown) > _SHOWN:
-                    shown = shown[:_SHOWN] + "…"
-                return (f"{name}({parameter}={shown}): `{parameter}` {why} "
-                        f"(policy {self.policy!r})")
+                return (f"{name}({parameter}={_shown(arguments[parameter])}): `{parameter}` "
+                        f"{why} (policy {self.policy!r})")
         return None
+
+
+def _shown(value: Any) -> str:
+    """A short text of a value a child sent: bounded, and never raising (a model nested 200
+    deep overflows its own ``repr``)."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # RecursionError among them: the value is the snippet's, not ours
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, _SHOWN, _SHOWN
 
 
 __all__ = ["ToolPermissions"]

@@ -171,11 +171,11 @@ class ToolBroker:
                                 f"{name}(): the arguments nest more than "
                                 f"{MAX_ARGUMENT_NESTING} levels deep")
         arguments = json.dumps([request["args"], request["kwargs"]], sort_keys=True).encode()
-        if self._replay is not None:
-            return self._replayed(name, arguments)
-        if self.permissions is not None:
+        if self.permissions is not None:  # a replay is judged by today's policy too
             refused = self._permitted(name)
             if refused is not None:
+                self._record(CallRecord(name, arguments, ToolStatus.LIMIT, refused,
+                                        (time.perf_counter() - started) * 1000, self.stopped))
                 return refused
         args, kwargs = request["args"], request["kwargs"]
         if may_hold_tags(payload):
@@ -183,6 +183,13 @@ class ToolBroker:
                 args, kwargs = untag_bytes(args), untag_bytes(kwargs)
             except BytesCodecError as exc:
                 return _error_reply(ToolStatus.BAD_ARGUMENTS, None, f"{name}(): {exc}")
+        if self._replay is not None:
+            refused = self._refused_arguments(name, args, kwargs)
+            if refused is not None:  # a recorded reply is not a pass for today's rules
+                self._record(CallRecord(name, arguments, ToolStatus.LIMIT, refused, 0.0,
+                                        self.stopped))
+                return refused
+            return self._replayed(name, arguments)
         status, reply, error = self._call(name, args, kwargs)
         self.traffic += len(reply)
         self._record(CallRecord(name, arguments, status, reply,
@@ -203,6 +210,20 @@ class ToolBroker:
             return self._stop(_error_reply(ToolStatus.LIMIT, "R218", why), why)
         self.calls_by_tool[name] = calls + 1
         return None
+
+    def _refused_arguments(self, name: str, args: list[Any],
+                           kwargs: dict[str, Any]) -> bytes | None:
+        """A LIMIT reply when an argument rule refuses this call's (validated) arguments."""
+        if self.permissions is None or name not in self.registry \
+                or not self.permissions.rules.arguments.get(name):
+            return None
+        try:
+            bound = self.registry[name].validate_arguments(args, kwargs)
+        except ToolArgumentError:
+            return None  # the call fails as bad arguments on its own
+        why = self.permissions.refused_argument(name, bound.arguments)
+        return None if why is None else self._stop(
+            _error_reply(ToolStatus.LIMIT, "R217", why), why)
 
     def _stop(self, reply: bytes, why: str) -> bytes:
         self.stopped = why

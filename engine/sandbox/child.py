@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import inspect
 import os
 import resource
@@ -240,6 +241,36 @@ def _own_classes_only(decorate: Any, name: str) -> Any:
     return only_own
 
 
+def _frozen(value: Any) -> Any:
+    """A read-only copy of a mutable container, or None if ``value`` is not one."""
+    if isinstance(value, dict):
+        return types.MappingProxyType(dict(value))
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, set):
+        return frozenset(value)
+    return None
+
+
+def _freeze_shared_containers(views: dict[str, types.ModuleType]) -> None:
+    """Mutable containers a module view hands out are shared by every snippet of the session
+    (and by the module's own code): a key whose ``__eq__`` calls a tool, put into
+    ``textwrap.TextWrapper.unicode_whitespace_trans``, ran in a later snippet that named no
+    tool. A view holds read-only copies of module-level ones; class-level ones are frozen in
+    place (the classes use them read-only)."""
+    for view in views.values():
+        for attribute, value in list(vars(view).items()):
+            frozen = _frozen(value)
+            if frozen is not None:
+                setattr(view, attribute, frozen)
+            elif isinstance(value, type) and not isinstance(value, types.GenericAlias):
+                for name, member in list(vars(value).items()):
+                    frozen = _frozen(member)
+                    if frozen is not None and not name.startswith("_"):
+                        with contextlib.suppress(TypeError, AttributeError):  # C types
+                            setattr(value, name, frozen)
+
+
 def _module_view(
     name: str, allowed: frozenset[str], views: dict[str, types.ModuleType],
     denied: frozenset[str] = frozenset(), builtin_classes: frozenset[type] = frozenset(),
@@ -311,6 +342,7 @@ class Sandbox:
         classes = builtin_classes(policy.allowed_builtins)
         for module in sorted(allowed):
             _module_view(module, allowed, self.views, policy.denied_attributes, classes)
+        _freeze_shared_containers(self.views)
         self.builtins: dict[str, Any] = {
             name: getattr(builtins, name) for name in policy.builtins.allow
             if hasattr(builtins, name)

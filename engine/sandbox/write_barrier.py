@@ -159,10 +159,10 @@ class _Barrier(ast.NodeTransformer):
 
     def visit_Delete(self, node: ast.Delete) -> ast.AST | list[ast.stmt]:
         self.generic_visit(node)
-        if not any(isinstance(t, ast.Attribute) for t in node.targets):
+        if not any(_has_attribute(t) for t in node.targets):
             return node
         out: list[ast.stmt] = []
-        for target in node.targets:
+        for target in _flattened(node.targets):  # del (a.b, c), [d.e]: one by one, in order
             if isinstance(target, ast.Attribute):
                 out.append(self._call(DELETE, [target.value, self._name(target)], node))
             else:
@@ -217,10 +217,30 @@ def _has_attribute(target: ast.expr) -> bool:
     return False
 
 
+def _flattened(targets: list[ast.expr]) -> list[ast.expr]:
+    out: list[ast.expr] = []
+    for target in targets:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            out.extend(_flattened(target.elts))
+        else:
+            out.append(target)
+    return out
+
+
 def guard_writes(tree: ast.Module) -> ast.Module:
-    """``tree`` with every attribute store it can rewrite going through the barrier."""
+    """``tree`` with every attribute store going through the barrier.
+
+    A store the rewrite does not know how to guard (a comprehension's target, which the
+    policy refuses, P124) makes the snippet a syntax error here: nothing compiles to a raw
+    attribute store."""
     guarded = _Barrier().visit(tree)
     assert isinstance(guarded, ast.Module)
+    for node in ast.walk(guarded):
+        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+            error = SyntaxError("an attribute cannot be the target here; assign it in a "
+                                "statement of its own")
+            error.lineno, error.offset = node.lineno, node.col_offset + 1
+            raise error
     return ast.fix_missing_locations(guarded)
 
 

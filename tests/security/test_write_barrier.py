@@ -201,3 +201,57 @@ def test_an_enums_members_are_its_own_while_the_class_statement_makes_them() -> 
         attack = engine.run(source.replace("EARTH = (5.97e24, 6.37e6)",
                                            "EARTH = (5.97e24, -1.0)"))
     assert "cannot be changed" in only(attack, "R101").message
+
+
+WALK = r"""
+import collections, sys, types
+from engine import Policy, ToolRegistry
+from engine.sandbox.child import Sandbox
+from engine.sandbox.spec import build_spec
+
+sandbox = Sandbox(build_spec(ToolRegistry(), Policy.load("default")))
+mutable = (dict, list, set, bytearray, collections.deque)
+seen, found = set(), []
+
+def walk(obj, path, depth):
+    if id(obj) in seen or depth > 4:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, mutable):
+        found.append(path)
+        return
+    if isinstance(obj, (int, str, float, bytes, complex, bool, type(None))):
+        return
+    try:
+        names = dir(obj)
+    except Exception:
+        return
+    for name in names:
+        if name.startswith("_"):
+            continue
+        try:
+            value = getattr(obj, name)
+        except Exception:
+            continue
+        if not isinstance(value, types.ModuleType):
+            walk(value, f"{path}.{name}", depth + 1)
+
+for module, view in sandbox.views.items():
+    for name, value in vars(view).items():
+        if not name.startswith("_") and not isinstance(value, types.ModuleType):
+            walk(value, f"{module}.{name}", 1)
+# a regular expression's groupindex is a new dict on every read: nothing shared
+print("\n".join(p for p in found if not p.endswith(".groupindex")))
+"""
+
+
+def test_no_module_view_hands_out_a_shared_mutable_container() -> None:
+    """Found by the sixth red team: a dict on textwrap.TextWrapper and typing's
+    EXCLUDED_ATTRIBUTES list were shared, writable through a subscript or a method."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", WALK], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
