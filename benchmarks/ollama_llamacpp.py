@@ -44,8 +44,13 @@ def _default_model() -> Path:
     return Path(gemma.assemble())
 
 
-def chat_messages(body: dict[str, Any]) -> list[dict[str, str]]:
-    """Ollama messages as plain alternating chat turns, tools folded into the system prompt."""
+def chat_messages(body: dict[str, Any], system_role: bool = False) -> list[dict[str, str]]:
+    """Ollama messages as plain alternating chat turns, tools folded into the system prompt.
+
+    The system text goes at the top of the first user turn unless ``system_role``: Gemma's
+    chat template has no system role and llama-cpp-python's "gemma" format drops system
+    messages without a word (logged at debug level only), so a system turn never reached the
+    model (the first published gemma-3-270m figures were measured that way)."""
     turns: list[dict[str, str]] = []
     tools = body.get("tools") or []
     system = "\n\n".join(m.get("content", "") for m in body.get("messages", [])
@@ -53,8 +58,9 @@ def chat_messages(body: dict[str, Any]) -> list[dict[str, str]]:
     if tools:
         described = "\n".join(json.dumps(t.get("function", t)) for t in tools)
         system = (system + "\n\n" if system else "") + TOOL_PROMPT.format(tools=described)
-    if system:
+    if system and system_role:
         turns.append({"role": "system", "content": system})
+    folded = not system or system_role
     for message in body.get("messages", []):
         role, content = message.get("role"), message.get("content", "") or ""
         if role == "system":
@@ -63,8 +69,12 @@ def chat_messages(body: dict[str, Any]) -> list[dict[str, str]]:
             role, content = "user", f"Result of {message.get('tool_name', 'the tool')}: {content}"
         elif role == "assistant" and message.get("tool_calls"):
             content = json.dumps(message["tool_calls"][0]["function"])
+        if role != "assistant" and not folded:
+            content, folded = f"{system}\n\n{content}", True
         turns.append({"role": "assistant" if role == "assistant" else "user",
                       "content": content})
+    if not folded:  # no user turn at all: the system text is the user's
+        turns.insert(0, {"role": "user", "content": system})
     merged: list[dict[str, str]] = []  # chat templates want the roles to alternate
     for turn in turns:
         if merged and merged[-1]["role"] == turn["role"]:
@@ -91,11 +101,15 @@ class LocalModel:
     """llama.cpp behind a lock (one generation at a time), as a FakeOllama responder."""
 
     def __init__(self, path: Path, context: int, threads: int | None,
-                 chat_format: str | None) -> None:
-        from llama_cpp import Llama
+                 chat_format: str | None, *, system_role: bool = False,
+                 llm: Any = None) -> None:
+        if llm is None:
+            from llama_cpp import Llama
 
-        self.llm = Llama(model_path=str(path), n_ctx=context, n_threads=threads,
-                         chat_format=chat_format, verbose=False)
+            llm = Llama(model_path=str(path), n_ctx=context, n_threads=threads,
+                        chat_format=chat_format, verbose=False)
+        self.llm = llm
+        self.system_role = system_role
         self.lock = threading.Lock()
 
     def __call__(self, body: dict[str, Any]) -> Reply:
@@ -103,7 +117,7 @@ class LocalModel:
         started = time.perf_counter()
         with self.lock:
             result: Any = self.llm.create_chat_completion(
-                messages=chat_messages(body),  # type: ignore[arg-type]
+                messages=chat_messages(body, self.system_role),  # type: ignore[arg-type]
                 temperature=float(options.get("temperature", 0.2)),
                 seed=int(options.get("seed", 0)),
                 max_tokens=int(options.get("num_predict", 512)),
@@ -124,12 +138,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=11434)
     parser.add_argument("--context", type=int, default=8192)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--system-role", action="store_true",
+                        help="send the system text as a system turn (for chat templates that "
+                             "have one; by default it heads the first user turn, as Gemma's)")
     parser.add_argument("--chat-format", default=None,
                         help="llama-cpp-python chat format (default: gemma for the default "
                              "model, else the one in the GGUF file)")
     args = parser.parse_args()
     chat_format = args.chat_format or (None if args.model else "gemma")
-    model = LocalModel(args.model or _default_model(), args.context, args.threads, chat_format)
+    model = LocalModel(args.model or _default_model(), args.context, args.threads, chat_format,
+                       system_role=args.system_role)
     server = FakeOllama(models=(args.name,), exhausted=model, port=args.port).start()
     print(f"serving {args.name} on {server.url}", flush=True)
     threading.Event().wait()
