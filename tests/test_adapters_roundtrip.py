@@ -46,8 +46,19 @@ def ask(graph: Any, thread: str, question: str) -> dict[str, Any]:
 
 
 def same(got: Any, expected: Any) -> bool:
-    """Equal, and of the same types throughout (1 == 1.0 == True; (1,) != [1] only by type)."""
-    return repr(got) == repr(expected) and got == expected
+    """Equal, and of the same types throughout (1 == 1.0 == True; (1,) != [1] only by type).
+    A set's order is its hash seed's, so sets compare by their sorted elements."""
+    return _typed(got) == _typed(expected) and got == expected
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return (type(value).__name__, sorted((_typed(v) for v in value), key=repr))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [_typed(v) for v in value])
+    if isinstance(value, dict):
+        return ("dict", [(_typed(k), _typed(v)) for k, v in value.items()])
+    return (type(value).__name__, repr(value))
 
 
 def test_int_keys_survive_a_checkpoint_and_a_new_eval() -> None:
