@@ -427,7 +427,8 @@ _SYNTAX_HINTS: dict[str, str] = {
 
 _SYNTAX_LABELS: dict[str, str] = {
     "global": "`global` statements", "nonlocal": "`nonlocal` statements",
-    "class": "class definitions", "async": "`async` functions", "yield": "`yield` expressions (generators)",
+    "class": "class definitions", "async": "`async` functions",
+    "yield": "`yield` expressions (generators)",
     "star_import": "star imports", "lambda": "`lambda` expressions", "decorator": "decorators",
     "with": "`with` statements", "match": "`match` statements", "del": "`del` statements",
     "try_star": "`except*` clauses", "walrus": "assignment expressions (`:=`)", "import": "imports",
