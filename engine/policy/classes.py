@@ -24,8 +24,8 @@ from libcst.metadata import (
     Scope,
 )
 
-from engine.policy.rules import Findings, PolicyContext, _dotted, is_dunder
-from engine.policy.special_methods import CLASS_DUNDERS
+from engine.policy.rules import Findings, PolicyContext, _dotted
+from engine.policy.special_methods import CLASS_DUNDERS, is_dunder
 
 #: Bases from modules, by the module's name and the attribute's.
 _MODULE_BASES = frozenset({

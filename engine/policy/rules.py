@@ -29,7 +29,7 @@ from engine.parse import ParsedSnippet
 from engine.policy import literals, modules
 from engine.policy.hints import denied_attribute_hint, unavailable_hint
 from engine.policy.model import Policy
-from engine.policy.special_methods import CLASS_DUNDERS, is_receiver_private
+from engine.policy.special_methods import CLASS_DUNDERS, is_dunder, is_receiver_private
 from engine.tools import ENGINE_NAMES
 
 #: LibCST parses these keywords as names.
@@ -103,10 +103,6 @@ class Findings:
                 hint=hint if hint is not None else entry.hint,
             ))
         return sorted(items, key=lambda d: (d.line, d.column, d.code))
-
-
-def is_dunder(name: str) -> bool:
-    return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
 
 def _dotted(node: cst.BaseExpression) -> str:

@@ -26,10 +26,14 @@ CLASS_DUNDERS = frozenset({
 })
 
 
+def is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
 def is_receiver_private(name: str) -> bool:
     """A private name a method may use on its own receiver: ``_name`` and ``__name``
     (mangled), not sunder ``_name_`` (enum machinery) nor dunders."""
     return name.startswith("_") and not name.endswith("_")
 
 
-__all__ = ["CLASS_DUNDERS", "is_receiver_private"]
+__all__ = ["CLASS_DUNDERS", "is_dunder", "is_receiver_private"]

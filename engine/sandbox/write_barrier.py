@@ -22,6 +22,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from engine.policy.special_methods import is_dunder
 from engine.sandbox.own_classes import INSTANCE_VERDICTS, is_own
 
 SET = "__cx_setattr__"
@@ -39,12 +40,8 @@ _IN_PLACE: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
 _OPERATOR_NAMES = {kind.__name__: function for kind, function in _IN_PLACE.items()}
 
 
-def _is_dunder(name: str) -> bool:
-    return len(name) > 4 and name.startswith("__") and name.endswith("__")
-
-
 def _refuse(obj: Any, name: str) -> None:
-    if _is_dunder(name):
+    if is_dunder(name):
         raise AttributeError(f"attribute '{name}' cannot be changed")
     if not is_own(obj):
         raise AttributeError(

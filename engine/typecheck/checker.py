@@ -17,6 +17,7 @@ mtime forward, and its file-system cache is flushed around each update.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import json
 import logging
@@ -51,7 +52,7 @@ from mypy.types import instance_cache
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
 from engine.parse import ParsedSnippet
-from engine.policy.rules import is_dunder
+from engine.policy.special_methods import is_dunder
 from engine.typecheck.context import (
     CONTEXT_MODULE,
     PRIVATE_PREFIX,
@@ -321,7 +322,6 @@ def _diagnostics(
 ) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     lines = source.splitlines()
-    added = _added_attributes(source)
     for raw in messages:
         try:
             item = json.loads(raw)
@@ -348,7 +348,7 @@ def _diagnostics(
         if softened:
             severity = "warning"
         hint = _SOFTENED_HINT if softened else _optional_hint(message) or item.get("hint")
-        anyway = _runs_anyway(message, added) if severity == "error" else None
+        anyway = _runs_anyway(message, source) if severity == "error" else None
         if anyway is not None:
             severity, hint = "warning", anyway
         end_line = item.get("end_line")
@@ -418,6 +418,7 @@ _ADDED_HINT = (
 _NO_ATTRIBUTE = re.compile(r'^"(\w+)" has no attribute "(\w+)"')
 
 
+@functools.lru_cache(maxsize=8)
 def _added_attributes(source: str) -> tuple[frozenset[str], frozenset[str]]:
     """The snippet's class names, and the attribute names it assigns anywhere."""
     try:
@@ -435,7 +436,7 @@ _IGNORED_ANNOTATION_HINT = (
     "the value is assigned. Write the assignment without it: `obj.attr = value`")
 
 
-def _runs_anyway(message: str, added: tuple[frozenset[str], frozenset[str]]) -> str | None:
+def _runs_anyway(message: str, source: str) -> str | None:
     """A hint when the error is about code CPython runs as the snippet means it: a regular
     expression's match used without a None check (it fails, clearly, only when nothing
     matched); an attribute the snippet adds to an object of its own class from outside the
@@ -446,10 +447,10 @@ def _runs_anyway(message: str, added: tuple[frozenset[str], frozenset[str]]) -> 
                    "Unexpected type declaration"):
         return _IGNORED_ANNOTATION_HINT
     found = _NO_ATTRIBUTE.match(message)
-    classes, written = added
-    if found is not None and found[1] in classes and found[2] in written:
-        return _ADDED_HINT
-    return None
+    if found is None:
+        return None  # the snippet is parsed again only for a message about an attribute
+    classes, written = _added_attributes(source)
+    return _ADDED_HINT if found[1] in classes and found[2] in written else None
 
 
 def _inferred_too_narrowly(message: str) -> bool:
