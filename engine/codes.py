@@ -647,6 +647,25 @@ _EXTRACT: tuple[Code, ...] = (
         "limit). The code up to the end of the reply was used.",
         hint="Close code blocks with ``` and keep the code short.",
     ),
+    Code(
+        "X103", "not-structured", Stage.EXTRACT,
+        "A structured reply is not the JSON object asked for",
+        "With structured output (`--structured`) the model is asked for a JSON object with "
+        "the string fields `thought` and `code`, and servers that can constrain decoding are "
+        "given that schema. The reply was not valid JSON, not an object, or had no `code` "
+        "string, so there was nothing to run.",
+        hint='Reply with only a JSON object: {"thought": "...", "code": "..."}, the Python '
+        "code in `code`.",
+    ),
+    Code(
+        "X104", "extra-blocks", Stage.EXTRACT,
+        "Code blocks after the first were not run",
+        "The reply held more than one Python code block. Only the first complete block runs: "
+        "what a model writes after its code (a guessed output, a second attempt, an "
+        "example) too often breaks code that was right. Measured on the task suite: "
+        "benchmarks/RESULTS.md.",
+        hint="Put all the code of a step in one code block.",
+    ),
 )
 
 _CATALOG = _CATALOG + _RUNTIME + _EXTRACT

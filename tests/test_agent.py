@@ -179,7 +179,8 @@ def test_options_host_and_streaming(monkeypatch: pytest.MonkeyPatch, stream: boo
         reply = model.chat([{"role": "user", "content": "hi"}], on_text=pieces.append)
     assert model.host == url
     assert reply.content == "hello there" and "".join(pieces) == "hello there"
-    assert reply.prompt_tokens > 0 and reply.completion_tokens > 0 and reply.total_ms > 0
+    assert reply.usage.prompt_tokens > 0 and reply.usage.completion_tokens > 0
+    assert reply.usage.timings is not None and reply.usage.timings.total_ms > 0
     body = server.chats[0]
     assert body["options"] == {"temperature": 0.0, "seed": 7, "num_ctx": 4096}
     assert body["stream"] is stream

@@ -9,7 +9,7 @@ from engine.agent.extract import extract_code
 CASES = [
     # (reply, expected code, expected final text, expected codes)
     ("Let me count.\n```python\nprint(1)\n```\nDone.", "print(1)\n", None, []),
-    ("```\nx = 1\n```\nthen\n```py\nprint(x)\n```", "x = 1\n\nprint(x)\n", None, []),
+    ("```\nx = 1\n```\nthen\n```py\nprint(x)\n```", "x = 1\n", None, ["X104"]),
     ("~~~python\nprint(3)\n~~~", "print(3)\n", None, []),
     ("```bash\nls -la\n```\n```python\nprint(2)\n```", "print(2)\n", None, []),
     ("users = get_all_users()\nprint(len(users))",

@@ -298,11 +298,12 @@ def test_json_mode_applies_the_argument_rules_and_call_limits() -> None:
 
     RAN.clear()
     with FakeOllama([]) as server, Engine(TOOLSET, Policy.from_toml(PLATFORM)) as engine:
-        from engine.agent.model import OllamaModel
+        from engine.agent import OllamaModel, ToolCallRequest
 
         agent = JsonToolAgent(engine, OllamaModel("m", host=server.url))
-        refused, call = agent._call("send_email", {"to": "eve@elsewhere.org"})
+        refused, call = agent._call(
+            ToolCallRequest("1", "send_email", {"to": "eve@elsewhere.org"}))
         assert not call.ok and "must match" in refused
         for _ in range(3):
-            agent._call("send_email", {"to": "ops@example.com"})
+            agent._call(ToolCallRequest("2", "send_email", {"to": "ops@example.com"}))
     assert RAN == [("send_email", "ops@example.com")] * 2  # calls = 2

@@ -33,7 +33,15 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.agent_tasks.spec import CATEGORIES, Task, answers_match  # noqa: E402
 from engine import Engine, load_tools  # noqa: E402
-from engine.agent import CodeActAgent, JsonToolAgent, Model, OllamaModel  # noqa: E402
+from engine.agent import (  # noqa: E402
+    CodeActAgent,
+    ExampleTurn,
+    JsonToolAgent,
+    Model,
+    OllamaModel,
+    OpenAIModel,
+    generated_example,
+)
 from engine.agent.loop import Agent  # noqa: E402
 from engine.agent.transcript import TurnRecord  # noqa: E402
 from engine.diagnostics import Severity  # noqa: E402
@@ -46,6 +54,18 @@ RESULTS = ROOT / "benchmarks" / "results"
 SCRIPTED_FAILURES = {1: ("policy", "import os\n"),
                      2: ("types", "final_answer(len(1))\n"),
                      3: ("runtime", "ratio = 1 / 0\n")}
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """How the CodeAct agent is set up for a run (see ``CodeActAgent``), and which backend
+    talks to the server."""
+
+    structured: bool = False
+    example: str | None = None  # "auto": generated from the toolset, else a TOML file
+    blocks: str = "first"
+    keep_observations: int | None = None
+    backend: str = "ollama"
 
 
 @dataclass
@@ -100,7 +120,9 @@ class SuiteRunner:
     def __init__(self, *, script_for: Callable[[Task, int, str], list[str | Reply]] | None,
                  model_name: str = DEFAULT_MODEL, host: str | None = None,
                  options: dict[str, Any] | None = None, max_turns: int = 6,
-                 tasks: Sequence[Task] | None = None) -> None:
+                 tasks: Sequence[Task] | None = None,
+                 settings: AgentSettings | None = None) -> None:
+        self.settings = settings or AgentSettings()
         self.script_for = script_for
         self.model_name = model_name
         self.host = host
@@ -124,12 +146,14 @@ class SuiteRunner:
             task.reset()
         if self.server is not None and self.script_for is not None:
             self.server.load(self.script_for(task, index, mode))
-        model = OllamaModel(self.model_name, host=self.server.url if self.server else self.host,
-                            options=self.options)
+        backend = OpenAIModel if self.settings.backend == "openai" else OllamaModel
+        model = backend(self.model_name, host=self.server.url if self.server else self.host,
+                        options=self.options)
         with tempfile.TemporaryDirectory() as scratch:
             path = Path(scratch) / "transcript.jsonl" if keep_transcript else None
             try:
-                score = _run_one(task, mode, engine, model, expected, self.max_turns, path)
+                score = _run_one(task, mode, engine, model, expected, self.max_turns, path,
+                                 self.settings)
             finally:
                 # What this task changed is not seen by the next one (whichever process
                 # runs it): every task starts from its toolset's initial state.
@@ -164,7 +188,8 @@ def run_suite(tasks: Sequence[Task], modes: Sequence[str], *,
               options: dict[str, Any] | None = None, max_turns: int = 6,
               transcripts: Path | None = None,
               progress: Callable[[RunScore], None] | None = None,
-              ray_address: str | None = None, actors: int = 0) -> list[RunScore]:
+              ray_address: str | None = None, actors: int = 0,
+              settings: AgentSettings | None = None) -> list[RunScore]:
     """Every task in every mode; without ``script_for``, a real model at ``host``. With
     ``ray_address`` the runs fan out over ``actors`` Ray actors (default: one per CPU of the
     cluster), each holding warm engines, as ``codeact batch --ray`` does; scores come back in
@@ -173,7 +198,8 @@ def run_suite(tasks: Sequence[Task], modes: Sequence[str], *,
     scores: list[RunScore] = []
     if ray_address is None:
         runner = SuiteRunner(script_for=script_for, model_name=model_name, host=host,
-                             options=options, max_turns=max_turns, tasks=tasks)
+                             options=options, max_turns=max_turns, tasks=tasks,
+                             settings=settings)
         try:
             for job in jobs:
                 score, text = runner.score(*job, keep_transcript=transcripts is not None)
@@ -186,7 +212,7 @@ def run_suite(tasks: Sequence[Task], modes: Sequence[str], *,
         return scores
     return _run_on_ray(jobs, ray_address, actors, transcripts, progress,
                        dict(script_for=script_for, model_name=model_name, host=host,
-                            options=options, max_turns=max_turns))
+                            options=options, max_turns=max_turns, settings=settings))
 
 
 def _run_on_ray(jobs: list[tuple[str, int, str]], address: str, actors: int,
@@ -222,15 +248,25 @@ def _run_on_ray(jobs: list[tuple[str, int, str]], address: str, actors: int,
 
 
 def _run_one(task: Task, mode: str, engine: Engine, model: Model, expected: Any,
-             max_turns: int, transcript: Path | None) -> RunScore:
+             max_turns: int, transcript: Path | None,
+             settings: AgentSettings | None = None) -> RunScore:
+    settings = settings or AgentSettings()
     agent: Agent
     if mode == "json":
         agent = JsonToolAgent(engine, model, max_turns=max_turns, transcript=transcript,
                               tools_spec=task.toolset, max_observation_chars=4000)
     else:
         feedback = mode.split("-", 1)[1]
+        example: ExampleTurn | None = None
+        if settings.example == "auto":
+            example = generated_example(engine)
+        elif settings.example:
+            example = ExampleTurn.from_file(settings.example)
         agent = CodeActAgent(engine, model, max_turns=max_turns, feedback=feedback,  # type: ignore[arg-type]
-                             transcript=transcript, tools_spec=task.toolset)
+                             transcript=transcript, tools_spec=task.toolset,
+                             structured=settings.structured, example=example,
+                             blocks=settings.blocks,  # type: ignore[arg-type]
+                             keep_observations=settings.keep_observations)
     started = time.perf_counter()
     answer = agent.run(task.instruction)
     success = answer.stop_reason in ("final_answer", "answered") and answers_match(
@@ -306,6 +342,15 @@ def main() -> None:
                         help="cap the tokens of one reply (passed to Ollama)")
     parser.add_argument("--max-turns", type=int, default=6)
     parser.add_argument("--num-ctx", type=int, default=8192)
+    parser.add_argument("--structured", action="store_true",
+                        help="CodeAct replies as JSON {thought, code}, the schema sent along")
+    parser.add_argument("--example-turn", default=None, metavar="auto|FILE",
+                        help="a worked example before the task: generated, or a TOML file")
+    parser.add_argument("--blocks", choices=("first", "all"), default="first",
+                        help="of several code blocks in a reply, run the first or all")
+    parser.add_argument("--keep-observations", type=int, default=None, metavar="N",
+                        help="send only the latest N observations in full")
+    parser.add_argument("--backend", choices=("ollama", "openai"), default="ollama")
     parser.add_argument("--label", default="", help="names the results file")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--ray", default=None, metavar="ADDRESS",
@@ -328,6 +373,9 @@ def main() -> None:
                       f"answer={json.dumps(score.answer)[:40]} expected="
                       f"{json.dumps(score.expected)[:40]}")
 
+    settings = AgentSettings(structured=args.structured, example=args.example_turn,
+                             blocks=args.blocks, keep_observations=args.keep_observations,
+                             backend=args.backend)
     started = time.time()
     scores = run_suite(tasks, modes, script_for=scripted_replies if args.scripted else None,
                        model_name=args.model, host=args.host,
@@ -335,7 +383,8 @@ def main() -> None:
                                 **({"num_predict": args.num_predict} if args.num_predict
                                    else {})},
                        max_turns=args.max_turns, transcripts=args.output / f"transcripts-{label}",
-                       progress=progress, ray_address=args.ray, actors=args.actors)
+                       progress=progress, ray_address=args.ray, actors=args.actors,
+                       settings=settings)
     summary = summarize(scores)
     table = Table(title=f"{len(tasks)} tasks, model {'scripted' if args.scripted else args.model}")
     for column in ("mode", "success", "mean turns", "prompt tok", "completion tok",
@@ -355,7 +404,8 @@ def main() -> None:
                        f"{platform.python_version()}",
             "date": time.strftime("%Y-%m-%d"), "elapsed_s": round(time.time() - started, 1),
             "max_turns": args.max_turns, "tasks": len(tasks),
-            "ray": args.ray, "actors": args.actors or None}
+            "ray": args.ray, "actors": args.actors or None, "settings": asdict(settings),
+            "options": {"num_ctx": args.num_ctx, "num_predict": args.num_predict or None}}
     out = args.output / f"agent_tasks-{label}.json"
     out.write_text(json.dumps({"meta": meta, "summary": summary,
                                "runs": [asdict(s) for s in scores]}, indent=2, default=str))

@@ -1,15 +1,26 @@
 """Find the code in what a model replied, tolerating what real models emit.
 
-Handled: fenced blocks with or without a language tag (``` or ~~~), several blocks (joined in
-order), prose around them, a fence the model never closed, REPL prompts (``>>>``), a bare
-snippet with no fence, and an answer given in prose with no code at all.
+Handled: fenced blocks with or without a language tag (``` or ~~~), several blocks, prose
+around them, a fence the model never closed, REPL prompts (``>>>``), a bare snippet with no
+fence, and an answer given in prose with no code at all.
+
+Of several blocks, only the first runs by default (``blocks="first"``; the others are named in
+an X104 note): a model that writes good code and then rambles on (a guessed output, a second
+attempt) lets the junk break the good code when blocks are joined. ``blocks="all"`` joins them
+in order, for models that split one step over several blocks. The choice was measured on the
+task suite (benchmarks/RESULTS.md).
+
+With structured output the reply is a JSON object ``{"thought": ..., "code": ...}`` instead
+(``extract_structured``).
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
@@ -24,6 +35,16 @@ _NOT_PYTHON = {"bash", "sh", "shell", "console", "json", "text", "txt", "output"
 _FINAL_PROSE = re.compile(r"^\W*final\s+answer\s*[:=-]\s*(?P<answer>.+?)\s*$", re.I | re.M)
 _PROMPT = re.compile(r"^(>>>|\.\.\.)( |$)")
 
+BlockChoice = Literal["first", "all"]
+
+#: The JSON schema of a structured reply (``CodeActAgent(structured=True)``).
+REPLY_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "properties": {"thought": {"type": "string"}, "code": {"type": "string"}},
+    "required": ["thought", "code"],
+    "additionalProperties": False,
+}
+
 
 @dataclass(frozen=True)
 class Extraction:
@@ -35,7 +56,7 @@ class Extraction:
     blocks: int = 0
 
 
-def extract_code(reply: str) -> Extraction:
+def extract_code(reply: str, blocks_from: BlockChoice = "first") -> Extraction:
     notes: list[Diagnostic] = []
     blocks: list[str] = []
     for match in _FENCE.finditer(reply):
@@ -51,6 +72,10 @@ def extract_code(reply: str) -> Extraction:
             continue  # an unknown tag on something that is not Python either
         blocks.append(_strip_prompts(body).strip("\n"))
     blocks = [b for b in blocks if b.strip()]
+    if len(blocks) > 1 and blocks_from == "first":
+        notes.append(_note(reply, "X104", f"only the first code block ran; the {len(blocks) - 1} "
+                           "after it did not", Severity.WARNING))
+        return Extraction(blocks[0] + "\n", None, tuple(notes), len(blocks))
     if blocks:
         return Extraction("\n\n".join(blocks) + "\n", None, tuple(notes), len(blocks))
     bare = reply.strip()
@@ -69,6 +94,36 @@ def extract_code(reply: str) -> Extraction:
                             message="no Python code was found in the reply", line=1, column=1,
                             source_line=line_of(reply, 1), hint=entry.hint))
     return Extraction(None, None, tuple(notes), 0)
+
+
+def extract_structured(reply: str) -> Extraction:
+    """The code of a structured reply; X103 when the reply is not the object asked for.
+
+    The code is taken as it is, except for a fence around it (models trained on Markdown put
+    one there even inside JSON)."""
+    try:
+        data = json.loads(reply)
+    except json.JSONDecodeError as exc:
+        return _unstructured(reply, f"the reply is not valid JSON ({exc.msg} at line "
+                                    f"{exc.lineno}, column {exc.colno})")
+    if not isinstance(data, dict):
+        return _unstructured(reply, f"the reply is a JSON {type(data).__name__}, not an object "
+                                    'with "thought" and "code"')
+    code = data.get("code")
+    if not isinstance(code, str):
+        return _unstructured(reply, 'the reply has no "code" string' if code is None else
+                             f'"code" is a JSON {type(code).__name__}, not a string')
+    fenced = _FENCE.fullmatch(code.strip())
+    if fenced is not None:
+        code = fenced["body"]
+    code = _strip_prompts(code).strip("\n")
+    if not code.strip():
+        return _unstructured(reply, '"code" is empty: there was nothing to run')
+    return Extraction(code + "\n", None, (), 1)
+
+
+def _unstructured(reply: str, message: str) -> Extraction:
+    return Extraction(None, None, (_note(reply, "X103", message, Severity.ERROR),), 0)
 
 
 def _note(reply: str, code: str, message: str, severity: Severity) -> Diagnostic:

@@ -11,6 +11,7 @@ The style is a choice so that its effect on a model can be measured.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from engine.agent.templates import render
@@ -48,12 +49,17 @@ def _plain(d: Diagnostic, result: RunResult) -> str:
 
 
 def observation(result: RunResult, mode: FeedbackMode, max_chars: int, *,
-                closing: bool = True) -> str:
+                closing: bool = True, notes: Sequence[Diagnostic] = ()) -> str:
     """The message that goes back to the model after a snippet; ``closing`` adds what an
-    agent loop asks for next (a new code block)."""
+    agent loop asks for next (a new code block). ``notes`` are the extraction's warnings
+    (code blocks not run), told in the structured style only."""
     errors = [d for d in result.diagnostics if d.severity is not Severity.NOTE]
     failing = [d for d in errors if d.severity is Severity.ERROR]
     parts: list[str] = []
+    if mode == "structured":
+        for note in notes:
+            if note.severity is Severity.WARNING:
+                parts.extend(_structured(note))
     if not result.executed:
         stage = failing[0].stage.value if failing else "check"
         if mode == "structured":
@@ -96,8 +102,28 @@ def check_observation(report: CheckReport) -> str:
     return "\n".join(lines)
 
 
-def no_code_observation(diagnostics: tuple[Diagnostic, ...], mode: FeedbackMode) -> str:
+def no_code_observation(diagnostics: Sequence[Diagnostic], mode: FeedbackMode, *,
+                        structured: bool = False) -> str:
+    """What a reply without code is told; ``structured``: the agent asked for JSON."""
     if mode == "structured":
         return "\n".join(line for d in diagnostics if d.severity is Severity.ERROR
                          for line in _structured(d))
-    return render("no_code")
+    return render("structured_output.no_code" if structured else "no_code")
+
+
+def compact_observation(turn: int, result: RunResult) -> str:
+    """An older observation shortened to its verdict and the codes with their lines: what a
+    long run keeps of it when the context is small."""
+    failing = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    if not result.executed:
+        verdict = "was not run"
+    elif not result.ok:
+        verdict = "ran and failed"
+    else:
+        verdict = "ran"
+    codes = ", ".join(f"{d.code} line {d.line}" for d in failing[:5])
+    output = (result.stdout + result.stderr).strip()
+    lines = output.count("\n") + 1 if output else 0
+    return render("compacted", turn=turn, verdict=verdict,
+                  codes=f" ({codes})" if codes else "",
+                  output=f", {lines} line(s) of output not shown" if lines else "")

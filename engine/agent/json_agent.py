@@ -7,12 +7,13 @@ calls are validated against the signatures and made on the trusted side.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from engine.agent.feedback import truncate
 from engine.agent.loop import Agent, AgentAnswer, parse_answer
-from engine.agent.model import ModelError
-from engine.agent.schemas import tool_schemas
+from engine.agent.model import ModelError, ToolCallRequest
+from engine.agent.schemas import tool_definitions
 from engine.agent.templates import render
 from engine.agent.transcript import TranscriptWriter, TurnRecord
 from engine.errors import ToolArgumentError, ToolResultError
@@ -23,11 +24,15 @@ from engine.results import ToolCall
 class JsonToolAgent(Agent):
     mode = "json"
 
-    def _call(self, name: str, arguments: dict[str, Any]) -> tuple[str, ToolCall]:
+    def _call(self, request: ToolCallRequest) -> tuple[str, ToolCall]:
         import time
 
+        name, arguments = request.name, request.arguments
         registry = self.engine.registry
         started = time.perf_counter()
+        if request.malformed is not None:
+            message = render("json.malformed", name=name, arguments=request.malformed[:200])
+            return message, ToolCall(tool=name, ok=False, duration_ms=0.0, error=message)
         if name not in registry:
             message = render("json.unknown_tool", name=name, names=", ".join(registry.names))
             return message, ToolCall(tool=name, ok=False, duration_ms=0.0, error=message)
@@ -67,7 +72,7 @@ class JsonToolAgent(Agent):
     def _loop(self, task: str, records: list[TurnRecord],
               writer: TranscriptWriter | None) -> AgentAnswer:
         self.__dict__["_calls_by_tool"] = {}  # a run's calls, by tool
-        schemas = tool_schemas(self.engine.registry)
+        definitions = tool_definitions(self.engine.registry)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": render("json_system")},
             {"role": "user", "content": render("task", task=task)},
@@ -76,25 +81,23 @@ class JsonToolAgent(Agent):
             if self.hooks.on_turn_start:
                 self.hooks.on_turn_start(turn)
             try:
-                reply, model_ms = self._chat(messages, schemas)
+                reply, model_ms = self._chat(messages, definitions)
             except ModelError as exc:
                 self._record(TurnRecord(turn=turn, error=str(exc)), records, writer)
                 return AgentAnswer(None, "model_error", turn, error=str(exc))
-            record = TurnRecord(
-                turn=turn, model_output=reply.content, model_ms=round(model_ms, 3),
-                prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
-                model_load_ms=reply.load_ms, model_eval_ms=reply.eval_ms,
-                requested_calls=[{"name": n, "arguments": a} for n, a in reply.tool_calls],
-            )
+            record = self._turn(turn, reply, model_ms, requested_calls=[
+                {"name": c.name, "arguments": c.arguments} for c in reply.tool_calls])
             if not reply.tool_calls:
                 record.value, record.final = parse_answer(reply.content.strip()), True
                 self._record(record, records, writer)
                 return AgentAnswer(record.value, "answered", turn)
-            name, arguments = reply.tool_calls[0]  # one call per step: the paradigm measured
-            content, call = self._call(name, arguments)
-            messages.append({"role": "assistant", "content": reply.content,
-                             "tool_calls": [{"function": {"name": name, "arguments": arguments}}]})
-            messages.append({"role": "tool", "content": content, "tool_name": name})
+            request = reply.tool_calls[0]  # one call per step: the paradigm measured
+            content, call = self._call(request)
+            # The history holds only the call that was made: servers that match results to
+            # calls by id want one result for each call in the assistant's message.
+            made = dataclasses.replace(reply, tool_calls=(request,))
+            messages.append(self.model.assistant_message(made))
+            messages.append(self.model.tool_message(request, content))
             record.tool_calls = [call]
             record.executed, record.ok = True, call.ok
             record.observation = content

@@ -25,11 +25,16 @@ class RunHeader(BaseModel):
     task: str
     mode: Literal["codeact", "json"]
     model: str
+    backend: str = ""
     host: str | None = None
     tools: str = ""
     policy: str = ""
     policy_digest: str = ""
     feedback: str = "structured"
+    structured: bool = False
+    example: bool = False
+    blocks: str = "first"
+    keep_observations: int | None = None
     engine_version: str = ""
     started: str = ""
 

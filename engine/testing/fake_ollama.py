@@ -2,7 +2,11 @@
 
 For tests and the benchmark harness: the official ``ollama`` client talks to it exactly as it
 would to ``ollama serve``, so the whole client path (HTTP, streaming, errors) is exercised
-without a model. Every request body is recorded so a test can assert on what was sent.
+without a model. Like Ollama it also serves the OpenAI-compatible chat API under ``/v1``
+(``/v1/chat/completions``, ``/v1/models``), which the official ``openai`` client uses, so the
+``OpenAIModel`` backend is tested the same way. Every request body is recorded so a test can
+assert on what was sent; ``chats`` gives each chat request in Ollama's shape, whichever API
+it came through.
 
     with FakeOllama(["```python\\nfinal_answer(42)\\n```"]) as server:
         model = OllamaModel("qwen2.5-coder:1.5b", host=server.url)
@@ -17,6 +21,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,8 +69,9 @@ class FakeOllama:
 
     @property
     def chats(self) -> list[dict[str, Any]]:
-        """The bodies of /api/chat requests, in order."""
-        return [r["body"] for r in self.requests if r["path"] == "/api/chat"]
+        """The chat requests, in order, in Ollama's shape (``/v1`` ones converted)."""
+        return [r["body"] if r["path"] == "/api/chat" else ollama_shaped(r["body"])
+                for r in self.requests if r["path"] in ("/api/chat", "/v1/chat/completions")]
 
     def load(self, script: Iterable[ScriptItem]) -> None:
         """Replace what is left of the script (one server can serve many runs)."""
@@ -128,6 +134,10 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 self._send(200, {"version": "0.12.6"})
             elif self.path == "/api/tags":
                 self._send(200, {"models": [_model_entry(m) for m in fake.models]})
+            elif self.path == "/v1/models":
+                self._send(200, {"object": "list", "data": [
+                    {"id": m, "object": "model", "created": 0, "owned_by": "library"}
+                    for m in fake.models]})
             else:
                 self._send(404, {"error": f"no route {self.path}"})
 
@@ -142,6 +152,8 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                                      "capabilities": ["completion", "tools"]})
             elif self.path == "/api/chat":
                 self._chat(body)
+            elif self.path == "/v1/chat/completions":
+                self._openai_chat(body)
             else:
                 self._send(404, {"error": f"no route {self.path}"})
 
@@ -154,10 +166,8 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 time.sleep(fake.delay)
             started = time.perf_counter()
             reply = fake.next_reply(body)
-            prompt_tokens = reply.prompt_tokens if reply.prompt_tokens is not None else sum(
-                len(str(m.get("content", ""))) // 4 + 4 for m in body.get("messages", []))
-            eval_tokens = (reply.completion_tokens if reply.completion_tokens is not None
-                           else max(1, len(reply.content) // 4))
+            prompt_tokens = _prompt_tokens(reply, body)
+            eval_tokens = _completion_tokens(reply)
             seconds = reply.seconds if reply.seconds is not None else (
                 time.perf_counter() - started + 0.005 + eval_tokens * 0.0001)
             message: dict[str, Any] = {"role": "assistant", "content": reply.content}
@@ -190,9 +200,109 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
 
         def _chunk(self, payload: dict[str, Any]) -> None:
             line = json.dumps(payload).encode() + b"\n"
-            self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+            self._raw_chunk(line)
+
+        def _raw_chunk(self, data: bytes) -> None:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+        def _openai_chat(self, body: dict[str, Any]) -> None:
+            """OpenAI's chat completions, as Ollama's ``/v1`` (and llama-server, vLLM)
+            answer them: JSON, or server-sent events when ``stream`` is true."""
+            model = body.get("model", "")
+            if model not in fake.models:
+                self._send(404, {"error": {"message": f"model '{model}' not found",
+                                           "type": "invalid_request_error",
+                                           "code": "model_not_found"}})
+                return
+            if fake.delay:
+                time.sleep(fake.delay)
+            request = ollama_shaped(body)
+            reply = fake.next_reply(request)
+            usage = {"prompt_tokens": _prompt_tokens(reply, request),
+                     "completion_tokens": _completion_tokens(reply)}
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            calls: list[dict[str, Any]] = [
+                {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function",
+                 "function": {"name": n, "arguments": json.dumps(a)}}
+                for n, a in reply.tool_calls]
+            finish = "tool_calls" if calls else "stop"
+            head = {"id": f"chatcmpl-{uuid.uuid4().hex[:8]}", "created": 1764547200,
+                    "model": model, "system_fingerprint": "fp_fake"}
+            if not body.get("stream"):
+                message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+                if calls:
+                    message["tool_calls"] = calls
+                self._send(200, {**head, "object": "chat.completion", "usage": usage,
+                                 "choices": [{"index": 0, "message": message,
+                                              "finish_reason": finish}]})
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = {**head, "object": "chat.completion.chunk"}
+
+            def event(delta: dict[str, Any], reason: str | None = None) -> None:
+                payload = {**chunk, "choices": [{"index": 0, "delta": delta,
+                                                 "finish_reason": reason}]}
+                self._raw_chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
+
+            event({"role": "assistant", "content": ""})
+            for i in range(0, len(reply.content), 16):
+                event({"content": reply.content[i:i + 16]})
+            for index, call in enumerate(calls):  # name first, arguments in two pieces
+                arguments = call["function"]["arguments"]
+                half = len(arguments) // 2
+                event({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                                       "function": {"name": call["function"]["name"],
+                                                    "arguments": arguments[:half]}}]})
+                event({"tool_calls": [{"index": index,
+                                       "function": {"arguments": arguments[half:]}}]})
+            event({}, finish)
+            if (body.get("stream_options") or {}).get("include_usage"):
+                self._raw_chunk(b"data: " + json.dumps(
+                    {**chunk, "choices": [], "usage": usage}).encode() + b"\n\n")
+            self._raw_chunk(b"data: [DONE]\n\n")
+            self.wfile.write(b"0\r\n\r\n")
 
     return Handler
+
+
+def _prompt_tokens(reply: Reply, body: dict[str, Any]) -> int:
+    if reply.prompt_tokens is not None:
+        return reply.prompt_tokens
+    return sum(len(str(m.get("content", ""))) // 4 + 4 for m in body.get("messages", []))
+
+
+def _completion_tokens(reply: Reply) -> int:
+    if reply.completion_tokens is not None:
+        return reply.completion_tokens
+    return max(1, len(reply.content) // 4)
+
+
+#: OpenAI sampling fields and the Ollama options they are.
+_OPTIONS = {"temperature": "temperature", "seed": "seed", "top_p": "top_p",
+            "max_tokens": "num_predict", "top_k": "top_k"}
+
+
+def ollama_shaped(body: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI chat request as the Ollama request it amounts to, so that one script (or
+    one local model behind ``benchmarks/ollama_llamacpp.py``) answers both APIs. Tool calls
+    in the history keep their JSON-text arguments; a ``json_schema`` response format
+    becomes ``format``."""
+    shaped: dict[str, Any] = {"model": body.get("model"), "messages": body.get("messages", []),
+                              "stream": bool(body.get("stream"))}
+    if body.get("tools"):
+        shaped["tools"] = body["tools"]
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        shaped["format"] = (response_format.get("json_schema") or {}).get("schema")
+    elif response_format.get("type") == "json_object":
+        shaped["format"] = "json"
+    options = {ours: body[theirs] for theirs, ours in _OPTIONS.items() if theirs in body}
+    if options:
+        shaped["options"] = options
+    return shaped
 
 
 def _details() -> dict[str, Any]:
