@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from engine.errors import EngineError
 
 if TYPE_CHECKING:
     from engine.pipeline import Engine
+    from engine.tools import Tool
 
 _FALLBACK_CODE = "numbers = [3, 1, 2]\nprint(sorted(numbers))\nfinal_answer(sum(numbers))\n"
 
@@ -75,22 +77,24 @@ class ExampleTurn(BaseModel):
 
 
 def generated_example(engine: Engine) -> ExampleTurn:
-    """An example built from the toolset: one call of the first tool whose required
-    arguments can be written as literals, its result printed and given as the answer."""
-    for tool in engine.registry:
-        definition = tool_definition(tool)
-        properties: Mapping[str, Any] = definition.parameters.get("properties", {})
-        arguments: list[str] = []
-        for name in definition.parameters.get("required", []):
-            value = _literal(properties.get(name, {}))
-            if value is None:
-                break
-            arguments.append(f"{name}={value}")
-        else:
-            call = f"{tool.name}({', '.join(arguments)})"
+    """An example built from the toolset. It shows the paradigm, not an answer to copy: a
+    tool that returns a list is called and its items counted in code (the answer is the
+    count, not the list); failing that, a tool that returns a plain value gives it as the
+    answer. Tools whose required arguments cannot be written as literals are passed over."""
+    candidates = [(tool, _call_of(tool)) for tool in engine.registry]
+    for tool, call in candidates:  # lists first: aggregation in code is what CodeAct adds
+        if call is not None and typing.get_origin(tool.return_type) in (list, tuple):
+            example = ExampleTurn(
+                task=f"How many items does {call} return?",
+                thought=f"I call {tool.name} once and count the items in code.",
+                code=f"items = {call}\nprint(len(items))\nfinal_answer(len(items))\n")
+            if engine.check(example.code).ok:
+                return example
+    for tool, call in candidates:
+        if call is not None and tool.return_type in (int, float, str, bool):
             example = ExampleTurn(
                 task=f"What does {call} return?",
-                thought=f"I call {tool.name} once, look at the result and give it as the "
+                thought=f"I call {tool.name} once, print the result and give it as the "
                         "answer.",
                 code=f"result = {call}\nprint(result)\nfinal_answer(result)\n")
             if engine.check(example.code).ok:
@@ -98,6 +102,19 @@ def generated_example(engine: Engine) -> ExampleTurn:
     return ExampleTurn(task="What is the sum of 3, 1 and 2?",
                        thought="I add the numbers in code and give the sum as the answer.",
                        code=_FALLBACK_CODE).checked(engine)
+
+
+def _call_of(tool: Tool) -> str | None:
+    """A call of ``tool`` with literal arguments for its required parameters, or None."""
+    definition = tool_definition(tool)
+    properties: Mapping[str, Any] = definition.parameters.get("properties", {})
+    arguments: list[str] = []
+    for name in definition.parameters.get("required", []):
+        value = _literal(properties.get(name, {}))
+        if value is None:
+            return None
+        arguments.append(f"{name}={value}")
+    return f"{tool.name}({', '.join(arguments)})"
 
 
 def _literal(schema: Mapping[str, Any]) -> str | None:
