@@ -420,48 +420,107 @@ class Feedback(StrEnum):
     none = "none"
 
 
+class Backend(StrEnum):
+    ollama = "ollama"
+    openai = "openai"
+
+
+class Blocks(StrEnum):
+    first = "first"
+    all = "all"
+
+
 @app.command()
 def agent(
     task: Annotated[str, typer.Argument(help="What the agent should do.")],
     tools: ToolsOption = None,
     policy: PolicyOption = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="Ollama model name.")]
+    model: Annotated[str, typer.Option("--model", "-m", help="The model's name on the server.")]
     = "qwen2.5-coder:1.5b",
+    backend: Annotated[Backend, typer.Option(
+        help="ollama: an Ollama server; openai: an OpenAI-compatible one (llama.cpp's "
+             "llama-server, vLLM, LM Studio; needs the `openai` extra).")] = Backend.ollama,
     host: Annotated[str | None, typer.Option(
-        help="Ollama server URL (default: $OLLAMA_HOST, then http://127.0.0.1:11434).")] = None,
+        help="Server URL (ollama default: $OLLAMA_HOST, then http://127.0.0.1:11434; openai "
+             "default: $OPENAI_BASE_URL, then http://127.0.0.1:8080).")] = None,
     mode: Annotated[Mode, typer.Option(help="codeact: the model writes code; json: native "
                                             "tool calling, one call per step.")] = Mode.codeact,
     max_turns: Annotated[int, typer.Option(min=1)] = 10,
     feedback: Annotated[Feedback, typer.Option(
         help="What the model is told after a turn.")] = Feedback.structured,
+    structured: Annotated[bool, typer.Option(
+        "--structured", help="The model replies with JSON {thought, code}; the request "
+                             "carries the schema, so servers constrain decoding to it.")] = False,
+    example_turn: Annotated[str | None, typer.Option(
+        metavar="auto|FILE", help="Show a worked example before the task: `auto` builds one "
+                                  "from the tools; or a TOML file with task, code, thought.")]
+    = None,
+    blocks: Annotated[Blocks, typer.Option(
+        help="Of several code blocks in a reply, run the first or all of them joined.")]
+    = Blocks.first,
+    keep_observations: Annotated[int | None, typer.Option(
+        min=1, metavar="N", help="Send only the latest N observations in full, older ones "
+                                 "shortened (for small contexts).")] = None,
     transcript: Annotated[Path | None, typer.Option(help="Write a JSON-lines transcript.")]
     = None,
     temperature: Annotated[float | None, typer.Option()] = None,
     seed: Annotated[int | None, typer.Option()] = None,
-    num_ctx: Annotated[int | None, typer.Option(help="Context size passed to Ollama.")] = None,
+    num_ctx: Annotated[int | None, typer.Option(
+        help="Context size passed to Ollama (an OpenAI-compatible server sets its own).")]
+    = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for one model reply.")] = 300.0,
     quiet: Annotated[bool, typer.Option(help="Do not stream the model's text.")] = False,
     unsafe_no_seccomp: UnsafeOption = False,
 ) -> None:
-    """Solve a task with a local Ollama model, showing each turn live."""
-    from engine.agent import CodeActAgent, JsonToolAgent, OllamaModel
+    """Solve a task with a local model, showing each turn live."""
+    from engine.agent import (
+        CodeActAgent,
+        ExampleError,
+        ExampleTurn,
+        JsonToolAgent,
+        ModelError,
+        OllamaModel,
+        OpenAIModel,
+        generated_example,
+    )
     from engine.agent.display import LiveDisplay
+    from engine.agent.loop import Agent
 
     if transcript is not None and not transcript.parent.is_dir():
         _usage_error(f"cannot write the transcript {transcript}: the directory "
                      f"{transcript.parent} does not exist")
+    if mode is Mode.json and (structured or example_turn is not None
+                              or keep_observations is not None or blocks is not Blocks.first):
+        _usage_error("--structured, --example-turn, --blocks and --keep-observations shape "
+                     "CodeAct replies; they do not apply to --mode json")
     registry, loaded = _load(tools, policy)
     options = {k: v for k, v in (("temperature", temperature), ("seed", seed),
                                  ("num_ctx", num_ctx)) if v is not None}
-    llm = OllamaModel(model, host=host, options=options, timeout=timeout)
+    try:
+        llm = (OpenAIModel(model, host=host, options=options, timeout=timeout)
+               if backend is Backend.openai
+               else OllamaModel(model, host=host, options=options, timeout=timeout))
+    except ModelError as exc:
+        _usage_error(str(exc))
     eng = _engine(registry, loaded, unsafe_no_seccomp)
     display = LiveDisplay(out, show_model_text=not quiet)
-    kind = CodeActAgent if mode is Mode.codeact else JsonToolAgent
-    runner = kind(eng, llm, max_turns=max_turns, feedback=feedback.value,
-                  transcript=transcript, tools_spec=tools or "", hooks=display.hooks())
+    settings = dict(max_turns=max_turns, feedback=feedback.value, transcript=transcript,
+                    tools_spec=tools or "", hooks=display.hooks())
     try:
+        runner: Agent
+        if mode is Mode.codeact:
+            example = None
+            if example_turn == "auto":
+                example = generated_example(eng)
+            elif example_turn is not None:
+                example = ExampleTurn.from_file(example_turn)
+            runner = CodeActAgent(eng, llm, structured=structured, example=example,
+                                  blocks=blocks.value, keep_observations=keep_observations,
+                                  **settings)
+        else:
+            runner = JsonToolAgent(eng, llm, **settings)  # type: ignore[arg-type]
         answer = runner.run(task)
-    except SandboxUnavailableError as exc:
+    except (ExampleError, SandboxUnavailableError) as exc:
         _usage_error(str(exc))
     finally:
         eng.close()

@@ -8,9 +8,10 @@ that is not ok, an agent answer without a final answer): the engine reports fail
 so a failed example would otherwise look like a passing one.
 
 The agent examples talk to a real Ollama API: the loopback `FakeOllama` of
-`engine.testing.fake_ollama`, found through `OLLAMA_HOST` as a real server would be, answering
-from the replies below. A block that cannot run here at all is marked in the markdown with
-`<!-- not-run: reason -->` on the line right before its fence.
+`engine.testing.fake_ollama`, found through `OLLAMA_HOST` (and, for the OpenAI-compatible
+backend, `OPENAI_BASE_URL`) as a real server would be, answering from the replies below. A
+block that cannot run here at all is marked in the markdown with `<!-- not-run: reason -->` on
+the line right before its fence.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ MODEL_REPLIES: dict[str, list[str]] = {
     "README.md": [
         "```python\ninactive = [u for u in get_all_users() if not u.active]\n"
         "for u in inactive:\n    deactivate(u.id)\nfinal_answer(len(inactive))\n```",
+    ],
+    "docs/models.md": [  # structured output first, then a fenced reply through /v1
+        json.dumps({"thought": "count them",
+                    "code": "final_answer(len([u for u in get_all_users() if not u.active]))"}),
+        "```python\nfinal_answer(len([u for u in get_all_users() if not u.active]))\n```",
     ],
 }
 
@@ -144,7 +150,7 @@ def test_python_blocks_have_no_placeholders(page: str) -> None:
 def test_python_blocks_run_in_order(page: str) -> None:
     blocks = python_blocks((ROOT / page).read_text())
     with FakeOllama(MODEL_REPLIES.get(page, [])) as server:
-        env = {**os.environ, "OLLAMA_HOST": server.url}
+        env = {**os.environ, "OLLAMA_HOST": server.url, "OPENAI_BASE_URL": server.url}
         done = subprocess.run(
             [sys.executable, "-c", DRIVER, page, json.dumps(blocks)], cwd=ROOT, env=env,
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False)

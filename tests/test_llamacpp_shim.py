@@ -14,8 +14,7 @@ from typing import Any
 
 from benchmarks.ollama_llamacpp import LocalModel, chat_messages
 from engine import Engine
-from engine.agent import CodeActAgent
-from engine.agent import OllamaModel
+from engine.agent import CodeActAgent, OllamaModel
 from engine.testing.fake_ollama import FakeOllama
 from examples.toolsets import users
 

@@ -100,9 +100,11 @@ def extract_structured(reply: str) -> Extraction:
     """The code of a structured reply; X103 when the reply is not the object asked for.
 
     The code is taken as it is, except for a fence around it (models trained on Markdown put
-    one there even inside JSON)."""
+    one there even inside JSON). Raw newlines and tabs inside the strings are accepted: models
+    write code that way, and some servers' schema grammars let them (llama-cpp-python's
+    does)."""
     try:
-        data = json.loads(reply)
+        data = json.loads(reply, strict=False)
     except json.JSONDecodeError as exc:
         return _unstructured(reply, f"the reply is not valid JSON ({exc.msg} at line "
                                     f"{exc.lineno}, column {exc.colno})")

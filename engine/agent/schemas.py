@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -52,11 +53,21 @@ def tool_definition(tool: Tool) -> ToolDefinition:
                       if param.kind is inspect.Parameter.VAR_POSITIONAL else param.annotation)
         raw = TypeAdapter(annotation).json_schema()
         properties[param.name] = _inline(raw, raw.get("$defs", {}))
+        if param.has_default and _is_json(param.default):
+            properties[param.name]["default"] = param.default
         if not param.has_default and param.kind is not inspect.Parameter.VAR_POSITIONAL:
             required.append(param.name)
     return ToolDefinition(name=tool.name, description=tool.description or tool.name,
                           parameters={"type": "object", "properties": properties,
                                       "required": required})
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def tool_definitions(registry: ToolRegistry) -> list[ToolDefinition]:
