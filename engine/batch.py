@@ -4,7 +4,9 @@ Each input line is one job::
 
     {"id": 1, "code": "..."}                       one snippet, in a session of its own
     {"id": 2, "snippets": ["...", "..."]}          snippets of one session, in order
-    {"id": 3, "task": "...", "model": "qwen..."}   an agent run on a local Ollama model
+    {"id": 3, "task": "...", "model": "qwen..."}   an agent run on a local model (Ollama;
+                                                   "backend": "openai" and "host" for an
+                                                   OpenAI-compatible server)
 
 and gets exactly one output line with its ``id``: the run results in the ``codeact.run/v1``
 shape (``{"id", "schema", "ok", "runs": [...]}``), an agent's answer
@@ -29,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from engine.errors import EngineError
 from engine.render import RUN_SCHEMA_ID
 from engine.results import RunResult
-from engine.workers import AgentOutcome
+from engine.workers import AgentOutcome, Backend
 
 AGENT_SCHEMA_ID = "codeact.agent/v1"
 
@@ -49,8 +51,8 @@ class JobPool(Protocol):
 
     def session(self) -> JobSession: ...
 
-    def agent(self, task: str, *, model: str, max_turns: int = 10,
-              host: str | None = None) -> AgentOutcome: ...
+    def agent(self, task: str, *, model: str, max_turns: int = 10, host: str | None = None,
+              backend: Backend = "ollama") -> AgentOutcome: ...
 
     def close(self) -> None: ...
 
@@ -65,6 +67,8 @@ class BatchJob(BaseModel):
     snippets: list[str] | None = None
     task: str | None = None
     model: str | None = None
+    backend: Backend = "ollama"
+    host: str | None = None
     max_turns: int = 10
 
     @model_validator(mode="after")
@@ -73,7 +77,7 @@ class BatchJob(BaseModel):
         if len(given) != 1:
             raise ValueError('give exactly one of "code", "snippets" or "task"')
         if self.task is not None and not self.model:
-            raise ValueError('an agent task needs "model" (an Ollama model name)')
+            raise ValueError('an agent task needs "model" (the model\'s name on its server)')
         return self
 
 
@@ -146,7 +150,8 @@ def run_job(pool: JobPool, job: BatchJob, line: int) -> dict[str, Any]:
     try:
         if job.task is not None:
             assert job.model is not None
-            answer = pool.agent(job.task, model=job.model, max_turns=job.max_turns)
+            answer = pool.agent(job.task, model=job.model, max_turns=job.max_turns,
+                                host=job.host, backend=job.backend)
             return {"id": job.id, "line": line, "schema": AGENT_SCHEMA_ID,
                     **answer.model_dump(mode="json")}
         sources = [job.code] if job.code is not None else list(job.snippets or [])

@@ -50,6 +50,10 @@ class WorkerLostError(EngineError):
     """The worker process that held a session died; the session's state is gone."""
 
 
+#: Which model server an agent job talks to (``engine.agent``'s two backends).
+Backend = Literal["ollama", "openai"]
+
+
 class AgentOutcome(BaseModel):
     """What an agent run in a worker came to (see ``EnginePool.agent``)."""
 
@@ -362,13 +366,13 @@ class Pool:
         with self.session() as session:
             return session.run(source)
 
-    def agent(self, task: str, *, model: str, max_turns: int = 10,
-              host: str | None = None) -> AgentOutcome:
-        """Solve ``task`` with a CodeAct agent on a local Ollama model, in one worker."""
+    def agent(self, task: str, *, model: str, max_turns: int = 10, host: str | None = None,
+              backend: Backend = "ollama") -> AgentOutcome:
+        """Solve ``task`` with a CodeAct agent on a local model, in one worker."""
         channel = self._pick()
         try:
             return AgentOutcome.model_validate_json(
-                channel.request("agent", task, model, max_turns, host))
+                channel.request("agent", task, model, max_turns, host, backend))
         finally:
             self._release(channel)
 
@@ -467,11 +471,17 @@ class EngineHost:
         if session is not None:
             session.close()
 
-    def agent(self, task: str, model: str, max_turns: int, host: str | None) -> str:
-        from engine.agent import CodeActAgent, OllamaModel
+    def agent(self, task: str, model: str, max_turns: int, host: str | None,
+              backend: Backend = "ollama") -> str:
+        from engine.agent import CodeActAgent, ModelError, OllamaModel, OpenAIModel
 
-        answer = CodeActAgent(self.engine, OllamaModel(model, host=host),
-                              max_turns=max_turns).run(task)
+        try:
+            llm = (OpenAIModel(model, host=host) if backend == "openai"
+                   else OllamaModel(model, host=host))
+        except ModelError as exc:  # the openai extra is not installed where the worker runs
+            return AgentOutcome(ok=False, value=None, stop_reason="model_error", turns=0,
+                                error=str(exc)).model_dump_json()
+        answer = CodeActAgent(self.engine, llm, max_turns=max_turns).run(task)
         return AgentOutcome(ok=answer.stop_reason in ("final_answer", "answered"),
                             value=answer.value, stop_reason=answer.stop_reason,
                             turns=answer.turns, error=answer.error).model_dump_json()

@@ -150,6 +150,21 @@ def test_an_agent_job_runs_in_a_worker(tmp_path: Path, monkeypatch: pytest.Monke
     assert server.chats and "How many users are active?" in json.dumps(server.chats[0])
 
 
+def test_an_agent_job_on_an_openai_compatible_server(tmp_path: Path) -> None:
+    reply = "```python\nfinal_answer(len([u for u in get_all_users() if u.active]))\n```"
+    out = tmp_path / "out.jsonl"
+    with FakeOllama([reply]) as server:
+        source = write_jobs(tmp_path / "in.jsonl", [json.dumps(
+            {"id": "agent", "task": "How many users are active?", "model": "qwen2.5-coder:1.5b",
+             "backend": "openai", "host": server.url + "/v1"})])
+        result = runner.invoke(app, ["batch", str(source), "-o", str(out), "--tools", USERS,
+                                     "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    answer = results(out)["agent"]
+    assert answer["stop_reason"] == "final_answer" and isinstance(answer["value"], int)
+    assert [r["path"] for r in server.requests] == ["/v1/chat/completions"]
+
+
 def test_usage_errors(tmp_path: Path) -> None:
     assert runner.invoke(app, ["batch", str(tmp_path / "none.jsonl"), "-o",
                                str(tmp_path / "o.jsonl")]).exit_code == 2
