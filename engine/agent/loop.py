@@ -175,7 +175,7 @@ class CodeActAgent(Agent):
         self.keep_observations = keep_observations
 
     def _settings(self) -> dict[str, Any]:
-        return {"structured": self.structured, "example": self.example is not None,
+        return {"structured": self.structured, "example": self.example,
                 "blocks": self.blocks, "keep_observations": self.keep_observations}
 
     def system_prompt(self) -> str:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter
 
+from engine.agent.example import ExampleTurn
 from engine.diagnostics import Diagnostic
 from engine.results import TOOL_PAYLOADS, AnswerValue, StageReport, ToolCall
 
@@ -32,7 +33,10 @@ class RunHeader(BaseModel):
     policy_digest: str = ""
     feedback: str = "structured"
     structured: bool = False
-    example: bool = False
+    # The worked example shown before the task, if any. Early transcripts said only whether
+    # there was one (a bool): read as "not recorded".
+    example: Annotated[ExampleTurn | None, BeforeValidator(
+        lambda v: None if isinstance(v, bool) else v)] = None
     blocks: str = "first"
     keep_observations: int | None = None
     engine_version: str = ""
