@@ -7,8 +7,6 @@ deterministic: the same registry always renders to the same text.
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import enum
 import inspect
 import types
@@ -19,22 +17,11 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from engine.tools import Tool, ToolRegistry, is_enum, is_model
+from engine.tooltypes import SCALAR_TEXT, TYPE_MODULES, enum_kind
 
 _INDENT = "    "
 
-_SCALAR_NAMES: dict[Any, str] = {
-    int: "int",
-    float: "float",
-    str: "str",
-    bool: "bool",
-    bytes: "bytes",
-    object: "object",
-    datetime.date: "datetime.date",
-    datetime.datetime: "datetime.datetime",
-    datetime.time: "datetime.time",
-    datetime.timedelta: "datetime.timedelta",
-    decimal.Decimal: "decimal.Decimal",
-}
+_SCALAR_NAMES: dict[Any, str] = {**SCALAR_TEXT, object: "object"}
 
 _PLUMBING = '''\
 @dataclass_transform(kw_only_default=True)
@@ -136,12 +123,7 @@ def _model_source(model: type[BaseModel]) -> str:
 
 
 def _enum_source(cls: type[enum.Enum]) -> str:
-    base = "enum.Enum"
-    for candidate in (enum.IntEnum, enum.StrEnum, enum.Flag):
-        if issubclass(cls, candidate):
-            base = f"enum.{candidate.__name__}"
-            break
-    lines = [f"class {cls.__name__}({base}):"]
+    lines = [f"class {cls.__name__}(enum.{enum_kind(cls)}):"]
     lines += _docstring(cls.__doc__ or "" if cls.__doc__ != enum.Enum.__doc__ else "", _INDENT)
     for member in cls:
         lines.append(f"{_INDENT}{member.name} = {member.value!r}")
@@ -195,7 +177,7 @@ def _tool_source(t: Tool) -> str:
 
 
 def _imports(body: str) -> list[str]:
-    imports = [f"import {m}" for m in ("datetime", "decimal", "enum") if f"{m}." in body]
+    imports = [f"import {m}" for m in (*TYPE_MODULES, "enum") if f"{m}." in body]
     typing_names = ["Any", "NoReturn", "Self", "dataclass_transform"]
     if "Literal[" in body:
         typing_names.append("Literal")

@@ -8,8 +8,6 @@ sandbox) the argument and return validation of brokered calls.
 from __future__ import annotations
 
 import builtins
-import datetime
-import decimal
 import enum
 import importlib
 import importlib.util
@@ -29,12 +27,7 @@ from pydantic_core import to_json
 
 from engine.errors import ToolArgumentError, ToolDefinitionError, ToolLoadError, ToolResultError
 from engine.sandbox.bytes_codec import tag_bytes
-
-#: Scalar types a tool signature may use directly.
-SCALAR_TYPES: tuple[type, ...] = (
-    int, float, str, bool, bytes,
-    datetime.date, datetime.datetime, datetime.time, datetime.timedelta, decimal.Decimal,
-)
+from engine.tooltypes import SCALAR_TYPES, describe
 
 #: Names the engine itself provides to every snippet.
 ENGINE_NAMES: tuple[str, ...] = ("final_answer",)
@@ -241,10 +234,7 @@ _CONTAINERS = (list, set, frozenset, tuple, dict)
 def _check_supported(tp: Any, where: str) -> None:
     for problem in _unsupported(tp):
         raise ToolDefinitionError(
-            f"{where} uses {problem}, which tools cannot expose; use scalars "
-            "(int, float, str, bool, bytes, datetime, Decimal), list/dict/set/tuple, "
-            "Optional/Union, Literal, enums or pydantic models"
-        )
+            f"{where} uses {problem}, which tools cannot expose; use {describe()}")
 
 
 def _may_hold_bytes(tp: Any, seen: set[type] | None = None) -> bool:

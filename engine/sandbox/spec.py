@@ -8,7 +8,6 @@ fields, and a proxy for each tool.
 
 from __future__ import annotations
 
-import enum
 import inspect
 import json
 from typing import Any, Literal
@@ -19,6 +18,7 @@ from pydantic_core import PydanticUndefined, to_json
 from engine.policy.model import Policy
 from engine.stubs import annotation_text
 from engine.tools import ToolRegistry, is_enum, is_model
+from engine.tooltypes import TYPE_MODULES, EnumKind, enum_base, enum_kind
 
 _FROZEN = ConfigDict(frozen=True)
 
@@ -42,7 +42,7 @@ class ModelSpec(BaseModel):
 class EnumSpec(BaseModel):
     model_config = _FROZEN
     name: str
-    base: Literal["Enum", "StrEnum", "IntEnum"] = "Enum"
+    base: EnumKind = "Enum"
     members: tuple[tuple[str, Any], ...] = ()
 
 
@@ -96,12 +96,10 @@ def build_spec(registry: ToolRegistry, policy: Policy, *, seccomp: bool = True,
     models: list[ModelSpec] = []
     for named in registry.named_types:
         if is_enum(named):
-            base: Literal["Enum", "StrEnum", "IntEnum"] = (
-                "StrEnum" if issubclass(named, enum.StrEnum)
-                else "IntEnum" if issubclass(named, enum.IntEnum) else "Enum"
-            )
-            enums.append(EnumSpec(name=named.__name__, base=base,
-                                  members=tuple((m.name, m.value) for m in named)))
+            # Members only: the combinations of a Flag are made by its base class again.
+            enums.append(EnumSpec(name=named.__name__, base=enum_kind(named),
+                                  members=tuple((m.name, m.value)
+                                                for m in named.__members__.values())))
         elif is_model(named):
             fields = tuple(
                 FieldSpec(name=name, type=annotation_text(f.annotation), required=f.is_required(),
@@ -128,15 +126,11 @@ def build_spec(registry: ToolRegistry, policy: Policy, *, seccomp: bool = True,
 
 def build_types(spec: SandboxSpec) -> dict[str, Any]:
     """Rebuild the enums and models of a spec (in the sandbox process): name -> class."""
-    import datetime
-    import decimal
-
     from pydantic import create_model
 
-    namespace: dict[str, Any] = {"datetime": datetime, "decimal": decimal, "Literal": Literal,
-                                 "Any": Any}
+    namespace: dict[str, Any] = {**TYPE_MODULES, "Literal": Literal, "Any": Any}
     for e in spec.enums:
-        base = {"StrEnum": enum.StrEnum, "IntEnum": enum.IntEnum}.get(e.base, enum.Enum)
+        base: Any = enum_base(e.base)  # the functional API: mypy knows only the class form
         namespace[e.name] = base(e.name, [(n, v) for n, v in e.members])
     built: dict[str, type[BaseModel]] = {}
     for m in spec.models:
@@ -173,9 +167,7 @@ _TYPE_BUILTINS = ("int", "float", "str", "bool", "bytes", "object", "list", "dic
 def evaluate_type(text: str, types: dict[str, Any]) -> Any:
     """Turn an annotation rendered by ``annotation_text`` back into a type (sandbox side)."""
     import builtins
-    import datetime
-    import decimal
 
-    scope = {"datetime": datetime, "decimal": decimal, "Literal": Literal, "Any": Any, **types}
+    scope = {**TYPE_MODULES, "Literal": Literal, "Any": Any, **types}
     allowed = {n: getattr(builtins, n) for n in _TYPE_BUILTINS}
     return eval(text, {"__builtins__": allowed}, scope)  # our own rendering, never a snippet
