@@ -28,7 +28,7 @@ from typing import IO
 from engine import codes
 from engine.checks import CheckSpec, with_skipped
 from engine.checkworker import FAILED, PROGRESS, CheckReply, CheckRequest
-from engine.diagnostics import Diagnostic, Stage, line_of
+from engine.diagnostics import Stage
 from engine.errors import CheckerUnavailableError
 from engine.results import CheckReport, StageReport, StageStatus
 from engine.typecheck.context import SessionContext
@@ -343,16 +343,13 @@ def _expire(key: tuple[bytes, int], pool: CheckPool) -> None:
 def too_costly(source: str, stage: Stage, reason: str, budget: float) -> CheckReport:
     """The report for a snippet whose check was stopped."""
     in_types = stage is Stage.TYPES
-    entry = codes.get("T197" if in_types else "P153")
     label = "type check" if in_types else "policy check"
-    diagnostic = Diagnostic(
-        stage=entry.stage, code=entry.code, rule=entry.rule,
-        message=f"the snippet is too costly to check: its {label} {reason} and was stopped "
-                f"(the budget is {budget:g} s)",
-        line=1, column=1, source_line=line_of(source, 1), hint=entry.hint,
-    )
+    diagnostic = codes.diagnostic(
+        "T197" if in_types else "P153",
+        f"the snippet is too costly to check: its {label} {reason} and was stopped "
+        f"(the budget is {budget:g} s)", source=source)
     order = (Stage.PARSE, Stage.POLICY, Stage.TYPES)
-    failed = entry.stage
+    failed = diagnostic.stage
     stages = [StageReport(stage=s, status=StageStatus.PASSED)
               for s in order[:order.index(failed)]]
     stages.append(StageReport(stage=failed, status=StageStatus.FAILED, duration_ms=budget * 1000))

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engine import codes
 from engine.catalog import ToolCatalog
-from engine.diagnostics import MAX_PER_STAGE, Diagnostic, Severity, Stage, line_of
+from engine.diagnostics import MAX_PER_STAGE, Diagnostic, Severity, Stage
 from engine.parse import ParsedSnippet, parse_cst, parse_python
 from engine.policy.check import check_policy, check_source_size, check_tree_size
 from engine.policy.model import Policy
@@ -49,10 +49,7 @@ Progress = Callable[[Stage], None]
 
 
 def _too_deep(source: str) -> Diagnostic:
-    entry = codes.get("P151")
-    return Diagnostic(stage=Stage.POLICY, code=entry.code, rule=entry.rule,
-                      message="the code nests too deeply to be analysed", line=1, column=1,
-                      source_line=line_of(source, 1), hint=entry.hint)
+    return codes.diagnostic("P151", "the code nests too deeply to be analysed", source=source)
 
 
 class StaticChecker:
@@ -163,16 +160,14 @@ class StaticChecker:
             self._types = None
 
 
-def _capped(found: list[Diagnostic], code: str, source: str) -> list[Diagnostic]:
+def _capped(found: list[Diagnostic], code: codes.CodeName, source: str) -> list[Diagnostic]:
     """At most MAX_PER_STAGE findings, and a note saying how many more there are."""
     if len(found) <= MAX_PER_STAGE:
         return found
-    entry = codes.get(code)
     more = len(found) - MAX_PER_STAGE
-    return [*found[:MAX_PER_STAGE], Diagnostic(
-        stage=entry.stage, code=entry.code, rule=entry.rule, severity=Severity.NOTE,
-        message=f"{more} more problems of this kind are not shown; fix these first",
-        line=1, column=1, source_line=line_of(source, 1), hint=entry.hint)]
+    return [*found[:MAX_PER_STAGE], codes.diagnostic(
+        code, f"{more} more problems of this kind are not shown; fix these first",
+        source=source, severity=Severity.NOTE)]
 
 
 def _untyped(names: Iterable[str]) -> tuple[Binding, ...]:

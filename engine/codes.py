@@ -7,19 +7,35 @@ and ``docs/diagnostics.md`` are generated from this table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from engine.diagnostics import Stage
+from engine.diagnostics import Diagnostic, Severity, Stage, line_of
+
+#: Every code of the catalog below, so that mypy refuses a code that does not exist
+#: (``tests/test_codes.py`` keeps the two in step).
+CodeName = Literal[
+    "S001", "P100", "P101", "P102", "P103", "P104", "P110", "P111", "P112", "P113", "P120",
+    "P121", "P122", "P123", "P124", "P130", "P131", "P132", "P133", "P134", "P135", "P136",
+    "P137", "P140", "P141", "P160", "P161", "P150", "P151", "P152", "P190", "P153", "T101",
+    "T102", "T103", "T104", "T105", "T106", "T107", "T108", "T109", "T110", "T111", "T112",
+    "T113", "T114", "T115", "T116", "T117", "T118", "T119", "T120", "T130", "T190", "T197",
+    "T198", "T199", "R101", "R102", "R103", "R104", "R201", "R202", "R203", "R204", "R205",
+    "R206", "R207", "R208", "R209", "R210", "R211", "R212", "R213", "R214", "R215", "R216",
+    "R217", "R218", "X101", "X102", "X103", "X104",
+]
 
 
 @dataclass(frozen=True)
 class Code:
-    code: str
+    code: CodeName
     rule: str
     stage: Stage
     title: str
     explanation: str
     hint: str | None = None
     example: str | None = None
+    #: a snippet's own process may report it (the parent gives every other runtime code)
+    reportable: bool = False
 
 
 _CATALOG: tuple[Code, ...] = (
@@ -306,6 +322,7 @@ _CATALOG: tuple[Code, ...] = (
         "signature.",
         hint="Pass a value of the type shown in the signature (convert it, or pick the right "
         "field of the model).",
+        example="import math\nprint(math.sqrt('4'))",
     ),
     Code(
         "T102", "call-arg", Stage.TYPES,
@@ -478,6 +495,8 @@ _RUNTIME: tuple[Code, ...] = (
         "The snippet ran and raised an exception that it did not handle. Names it bound are "
         "rolled back to what they were before it ran; objects it changed in place stay changed.",
         hint="Read the exception and the line it points at, fix the code, and run it again.",
+        example="counts = {'US': 1}\nprint(counts['IL'])",
+        reportable=True,
     ),
     Code(
         "R102", "tool-error", Stage.RUNTIME,
@@ -486,12 +505,14 @@ _RUNTIME: tuple[Code, ...] = (
         "the host's traceback is not.",
         hint="Check the arguments against the tool's docstring; catch the error if a failure "
         "is expected.",
+        reportable=True,
     ),
     Code(
         "R103", "tool-arguments", Stage.RUNTIME,
         "A tool was called with arguments that do not match its signature",
         "Tool arguments are validated against the tool's signature before the tool runs.",
         hint="Call the tool exactly as its signature in the tool stubs says.",
+        reportable=True,
     ),
     Code(
         "R104", "tool-result-invalid", Stage.RUNTIME,
@@ -501,6 +522,7 @@ _RUNTIME: tuple[Code, ...] = (
         "not in the snippet that called it.",
         hint="Not a problem in your code: the tool's author must make it return what it "
         "declares. Use another tool or report the failure in your answer.",
+        reportable=True,
     ),
     Code(
         "R201", "timeout", Stage.RUNTIME,
@@ -514,6 +536,7 @@ _RUNTIME: tuple[Code, ...] = (
         "The snippet ran out of memory",
         "The policy's `limits.memory_mb` bounds the memory a session may add.",
         hint="Process data in smaller pieces and keep only what you need.",
+        reportable=True,
     ),
     Code(
         "R203", "cpu-limit", Stage.RUNTIME,
@@ -528,12 +551,14 @@ _RUNTIME: tuple[Code, ...] = (
         "Output beyond `limits.max_output_bytes` is dropped; past `limits.output_flood_bytes` "
         "the snippet is stopped.",
         hint="Print summaries (counts, the first few items), not whole data sets.",
+        reportable=True,
     ),
     Code(
         "R205", "tool-call-limit", Stage.RUNTIME,
         "The snippet made too many tool calls",
         "The policy's `limits.max_tool_calls` bounds the tool calls of one snippet.",
         hint="Use tools that return many items at once, and call per-item tools only when needed.",
+        reportable=True,
     ),
     Code(
         "R206", "tool-payload-too-large", Stage.RUNTIME,
@@ -541,6 +566,7 @@ _RUNTIME: tuple[Code, ...] = (
         "`limits.max_tool_argument_bytes` and `limits.max_tool_result_bytes` bound what crosses "
         "the sandbox boundary in one call.",
         hint="Pass and request smaller pieces of data.",
+        reportable=True,
     ),
     Code(
         "R207", "sandbox-violation", Stage.RUNTIME,
@@ -561,12 +587,14 @@ _RUNTIME: tuple[Code, ...] = (
         "`final_answer(value)` takes JSON-like data: str, numbers, bool, None, lists and dicts "
         "of them, or the tools' models, within `limits.max_answer_bytes`.",
         hint="Pass plain data to final_answer, e.g. a number, a string or a small dict.",
+        reportable=True,
     ),
     Code(
         "R210", "recursion-limit", Stage.RUNTIME,
         "The snippet recursed too deeply",
         "Python's recursion limit stopped a runaway recursion.",
         hint="Use a loop instead of recursion, or make sure the recursion ends.",
+        reportable=True,
     ),
     Code(
         "R211", "protocol-violation", Stage.RUNTIME,
@@ -597,6 +625,7 @@ _RUNTIME: tuple[Code, ...] = (
         "called. It asked for a call the record does not hold in that place (another tool or "
         "other arguments), so it was stopped there: the recorded results cannot answer it.",
         hint="Replay with live tools (`codeact replay --live`) to see what the tools do now.",
+        reportable=True,
     ),
     Code(
         "R215", "interrupted", Stage.RUNTIME,
@@ -612,6 +641,7 @@ _RUNTIME: tuple[Code, ...] = (
         "static stage reports a call it can see (P160); this one reached the broker, which "
         "refuses it before the tool runs and stops the snippet.",
         hint="Use only the tools listed in the tool stubs.",
+        reportable=True,
     ),
     Code(
         "R217", "tool-argument-refused", Stage.RUNTIME,
@@ -620,6 +650,7 @@ _RUNTIME: tuple[Code, ...] = (
         "range, a length, a set of values). The broker checked the call before the tool ran, "
         "refused it and stopped the snippet.",
         hint="Pass a value the rule in the message allows, or do not make the call.",
+        reportable=True,
     ),
     Code(
         "R218", "tool-calls-per-tool", Stage.RUNTIME,
@@ -628,6 +659,7 @@ _RUNTIME: tuple[Code, ...] = (
         "call past the limit was refused before the tool ran and the snippet stopped.",
         hint="Call the tool fewer times: batch the work, or spread it over snippets only if "
         "the task really needs more.",
+        reportable=True,
     ),
 )
 
@@ -694,5 +726,24 @@ def for_rule(stage: Stage, rule: str) -> Code:
     raise KeyError(f"no code for rule {rule!r} of stage {stage}")
 
 
-def get(code: str) -> Code:
+def get(code: CodeName) -> Code:
     return CATALOG[code]
+
+
+#: The codes a snippet's process may report about its own snippet; a child that reports
+#: another is treated as broken (engine.execution).
+REPORTABLE: frozenset[str] = frozenset(c.code for c in _CATALOG if c.reportable)
+
+
+def diagnostic(code: CodeName, message: str, *, source: str = "", line: int = 1,
+               column: int = 1, end_line: int | None = None, end_column: int | None = None,
+               severity: Severity = Severity.ERROR, hint: str | None = None,
+               source_line: str | None = None) -> Diagnostic:
+    """A diagnostic of ``code``: its stage, rule and default hint come from the catalog, the
+    offending line from ``source`` unless ``source_line`` is given."""
+    entry = CATALOG[code]
+    return Diagnostic(
+        stage=entry.stage, code=entry.code, rule=entry.rule, severity=severity,
+        message=message, line=line, column=column, end_line=end_line, end_column=end_column,
+        source_line=line_of(source, line) if source_line is None else source_line,
+        hint=entry.hint if hint is None else hint)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine import codes
+
 if TYPE_CHECKING:
     from engine.policy.model import Limits
 
@@ -25,9 +27,8 @@ MESSAGE_CHARS = 2_000
 TRACEBACK_CHARS = 16_000
 
 #: The codes a snippet's process may report about its own snippet; the others are the
-#: parent's to give.
-REPORTABLE_CODES = frozenset({"R101", "R102", "R103", "R104", "R202", "R204", "R205", "R206",
-                              "R209", "R210", "R214", "R216", "R217", "R218"})
+#: parent's to give (marked in the catalog, engine.codes).
+REPORTABLE_CODES = codes.REPORTABLE
 
 
 class ReportedError(BaseModel):
@@ -50,6 +51,11 @@ class ReportedError(BaseModel):
         if code not in REPORTABLE_CODES:
             raise ValueError(f"a snippet's process cannot report {code!r}")
         return code
+
+    @property
+    def catalogued(self) -> codes.CodeName:
+        """``code``, which validation made one of the catalog's."""
+        return codes.CATALOG[self.code].code
 
 
 class Reported(BaseModel):

@@ -29,7 +29,7 @@ from libcst.metadata import (
 )
 
 from engine import codes
-from engine.diagnostics import Diagnostic, Stage, line_of
+from engine.diagnostics import Diagnostic
 
 SNIPPET_FILENAME = "<snippet>"
 
@@ -206,10 +206,6 @@ def _diagnostic(
     source: str, message: str, line: int, column: int,
     end_line: int | None = None, end_column: int | None = None,
 ) -> Diagnostic:
-    entry = codes.get("S001")
-    return Diagnostic(
-        stage=Stage.PARSE, code=entry.code, rule=entry.rule, message=f"syntax error: {message}",
-        line=line, column=column, end_line=end_line, end_column=end_column,
-        source_line=line_of(source, line), hint=entry.hint,
-    )
+    return codes.diagnostic("S001", f"syntax error: {message}", source=source, line=line,
+                            column=column, end_line=end_line, end_column=end_column)
 

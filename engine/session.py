@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from engine import codes
-from engine.diagnostics import Diagnostic, Severity, Stage, line_of
+from engine.diagnostics import Diagnostic, Severity
 from engine.execution import (
     Backend,
     Executed,
@@ -336,15 +336,12 @@ async def run_in_thread(session: Interruptible, source: str) -> RunResult:
                                lambda: session.interrupt(token))
 
 
-def _whole(source: str, code: str, message: str, hint: str | None = None,
+def _whole(source: str, code: codes.CodeName, message: str, hint: str | None = None,
            severity: Severity = Severity.ERROR) -> Diagnostic:
     """A diagnostic about the snippet as a whole (a process-level event has no line)."""
-    entry = codes.get(code)
     lines = source.splitlines() or [""]
-    return Diagnostic(stage=Stage.RUNTIME, code=code, rule=entry.rule, severity=severity,
-                      message=message, line=1, column=1, end_line=len(lines),
-                      end_column=len(lines[-1]) + 1, source_line=line_of(source, 1),
-                      hint=hint or entry.hint)
+    return codes.diagnostic(code, message, source=source, end_line=len(lines),
+                            end_column=len(lines[-1]) + 1, severity=severity, hint=hint)
 
 
 def _runtime_diagnostics(source: str, executed: Executed, limits: Limits,
@@ -380,17 +377,14 @@ def _runtime_diagnostics(source: str, executed: Executed, limits: Limits,
 
 
 def _from_child_error(source: str, error: ReportedError) -> Diagnostic:
-    entry = codes.get(error.code)
+    code = error.catalogued
     if error.line is None:
-        return _whole(source, entry.code, error.message)
+        return _whole(source, code, error.message)
     end_line = error.end_line if error.end_line is not None and error.end_line >= error.line \
         else None
-    return Diagnostic(
-        stage=Stage.RUNTIME, code=entry.code, rule=entry.rule, message=error.message,
-        line=error.line, column=error.column or 1, end_line=end_line,
-        end_column=error.end_column if end_line is not None else None,
-        source_line=line_of(source, error.line), hint=entry.hint,
-    )
+    return codes.diagnostic(code, error.message, source=source, line=error.line,
+                            column=error.column or 1, end_line=end_line,
+                            end_column=error.end_column if end_line is not None else None)
 
 
 def _restart_note(source: str, lost: tuple[str, ...]) -> Diagnostic:

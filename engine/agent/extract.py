@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from engine import codes
-from engine.diagnostics import Diagnostic, Severity, Stage, line_of
+from engine.diagnostics import Diagnostic, Severity
 
 _FENCE = re.compile(
     r"^[ \t]*(?P<fence>```+|~~~+)[ \t]*(?P<tag>[\w+#.-]*)[^\n]*\n(?P<body>.*?)"
@@ -89,10 +89,8 @@ def extract_code(reply: str, blocks_from: BlockChoice = "first") -> Extraction:
     if prose:
         answer = re.sub(r"^[\s`*_]+|[\s`*_]+$", "", prose[-1])
         return Extraction(None, answer, tuple(notes), 0)
-    entry = codes.get("X101")
-    notes.append(Diagnostic(stage=Stage.EXTRACT, code=entry.code, rule=entry.rule,
-                            message="no Python code was found in the reply", line=1, column=1,
-                            source_line=line_of(reply, 1), hint=entry.hint))
+    notes.append(codes.diagnostic("X101", "no Python code was found in the reply",
+                                  source=reply))
     return Extraction(None, None, tuple(notes), 0)
 
 
@@ -128,11 +126,8 @@ def _unstructured(reply: str, message: str) -> Extraction:
     return Extraction(None, None, (_note(reply, "X103", message, Severity.ERROR),), 0)
 
 
-def _note(reply: str, code: str, message: str, severity: Severity) -> Diagnostic:
-    entry = codes.get(code)
-    return Diagnostic(stage=Stage.EXTRACT, code=code, rule=entry.rule, severity=severity,
-                      message=message, line=1, column=1, source_line=line_of(reply, 1),
-                      hint=entry.hint)
+def _note(reply: str, code: codes.CodeName, message: str, severity: Severity) -> Diagnostic:
+    return codes.diagnostic(code, message, source=reply, severity=severity)
 
 
 def _strip_prompts(code: str) -> str:

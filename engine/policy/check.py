@@ -9,7 +9,7 @@ from functools import cache
 import libcst as cst
 
 from engine import codes
-from engine.diagnostics import Diagnostic, Stage, line_of
+from engine.diagnostics import Diagnostic
 from engine.parse import ParsedSnippet
 from engine.policy.classes import ClassRule
 from engine.policy.model import Policy
@@ -66,12 +66,8 @@ def check_source_size(source: str, policy: Policy) -> Diagnostic | None:
     limit = policy.limits.max_source_bytes
     if size <= limit:
         return None
-    entry = codes.get("P100")
-    return Diagnostic(
-        stage=Stage.POLICY, code=entry.code, rule=entry.rule,
-        message=f"the snippet is {size} bytes; the policy allows {limit}",
-        line=1, column=1, hint=entry.hint,
-    )
+    return codes.diagnostic("P100", f"the snippet is {size} bytes; the policy allows {limit}",
+                            source_line="")
 
 
 def lone_surrogate(source: str) -> Diagnostic | None:
@@ -85,17 +81,12 @@ def lone_surrogate(source: str) -> Diagnostic | None:
         index = exc.start
     line = source.count("\n", 0, index) + 1
     column = index - (source.rfind("\n", 0, index) + 1) + 1
-    entry = codes.get("S001")
     code_point = f"U+{ord(source[index]):04X}"
-    return Diagnostic(
-        stage=Stage.PARSE, code=entry.code, rule=entry.rule,
-        message=(f"the snippet holds a lone surrogate ({code_point}), which is not text; "
+    return codes.diagnostic(
+        "S001", (f"the snippet holds a lone surrogate ({code_point}), which is not text; "
                  f"remove it, or write it as an escape inside a string "
                  f"('\\u{ord(source[index]):04x}')"),
-        line=line, column=column,
-        source_line=line_of(source.encode("utf-8", "replace").decode("utf-8"), line),
-        hint=entry.hint,
-    )
+        source=source.encode("utf-8", "replace").decode("utf-8"), line=line, column=column)
 
 
 def check_tree_size(tree: ast.Module, source: str, policy: Policy) -> list[Diagnostic]:
@@ -127,11 +118,9 @@ def check_tree_size(tree: ast.Module, source: str, policy: Policy) -> list[Diagn
     return found
 
 
-def _limit(code: str, source: str, message: str, line: int, column: int) -> Diagnostic:
-    entry = codes.get(code)
-    return Diagnostic(stage=Stage.POLICY, code=code, rule=entry.rule, message=message,
-                      line=line, column=column, source_line=line_of(source, line),
-                      hint=entry.hint)
+def _limit(code: codes.CodeName, source: str, message: str, line: int,
+           column: int) -> Diagnostic:
+    return codes.diagnostic(code, message, source=source, line=line, column=column)
 
 
 def check_policy(snippet: ParsedSnippet, ctx: PolicyContext) -> list[Diagnostic]:

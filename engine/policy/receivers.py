@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
 
+from engine.codes import CodeName
 from engine.policy.rules import Findings, PolicyContext
 from engine.policy.special_methods import is_receiver_private
 
@@ -44,7 +45,7 @@ _NOT_BINDING = frozenset({("Attribute", "attr"), ("keyword", "arg"), ("ImportFro
 @dataclass(frozen=True)
 class Refusal:
     where: CodeRange
-    code: str
+    code: CodeName
     message: str
     hint: str
 

@@ -24,7 +24,7 @@ from libcst.metadata import (
 
 from engine import codes
 from engine.catalog import ToolCatalog
-from engine.diagnostics import Diagnostic, Stage, line_of
+from engine.diagnostics import Diagnostic, line_of
 from engine.parse import ParsedSnippet
 from engine.policy import literals, modules
 from engine.policy.hints import denied_attribute_hint, unavailable_hint
@@ -71,12 +71,14 @@ class Findings:
 
     def __init__(self, snippet: ParsedSnippet) -> None:
         self.snippet = snippet
-        self._found: list[tuple[cst.CSTNode | CodeRange, str, str, str | None]] = []
+        self._found: list[tuple[cst.CSTNode | CodeRange, codes.CodeName, str, str | None]] = []
 
-    def add(self, node: cst.CSTNode, code: str, message: str, hint: str | None = None) -> None:
+    def add(self, node: cst.CSTNode, code: codes.CodeName, message: str,
+            hint: str | None = None) -> None:
         self._found.append((node, code, message, hint))
 
-    def add_at(self, where: CodeRange, code: str, message: str, hint: str | None = None) -> None:
+    def add_at(self, where: CodeRange, code: codes.CodeName, message: str,
+               hint: str | None = None) -> None:
         """A finding located by a rule that works on CPython's tree (0-based columns)."""
         self._found.append((where, code, message, hint))
 
@@ -93,15 +95,10 @@ class Findings:
             if (code, line, column) in seen:
                 continue
             seen.add((code, line, column))
-            entry = codes.get(code)
-            items.append(Diagnostic(
-                stage=Stage.POLICY, code=code, rule=entry.rule, message=message,
-                line=line, column=column,
+            items.append(codes.diagnostic(
+                code, message, source_line=line_of(lines, line), line=line, column=column,
                 end_line=where.end.line if where else None,
-                end_column=where.end.column + 1 if where else None,
-                source_line=line_of(lines, line),
-                hint=hint if hint is not None else entry.hint,
-            ))
+                end_column=where.end.column + 1 if where else None, hint=hint))
         return sorted(items, key=lambda d: (d.line, d.column, d.code))
 
 

@@ -156,12 +156,9 @@ class TypeChecker:
             except Exception as exc:  # a mypy crash must not take the engine down
                 log.exception("type checker failed")
                 self._server = None
-                entry = codes.get("T198")
-                return TypeReport((Diagnostic(
-                    stage=Stage.TYPES, code=entry.code, rule=entry.rule,
-                    message=f"the type checker failed: {type(exc).__name__}: {exc}",
-                    line=1, column=1, source_line=line_of(snippet.source, 1), hint=entry.hint,
-                ),), ())
+                return TypeReport((codes.diagnostic(
+                    "T198", f"the type checker failed: {type(exc).__name__}: {exc}",
+                    source=snippet.source),), ())
 
     def _check(self, snippet: ParsedSnippet, context: SessionContext) -> TypeReport:
         instance_cache.reset()
@@ -201,22 +198,18 @@ class TypeChecker:
         tree = manager.graph[SNIPPET_MODULE].tree if manager is not None else None
         if manager is None or tree is None:
             return []
-        entry = codes.get("T130")
         found = []
         for write in shared_writes(tree, manager.manager.all_types):
             line = write.line - offset
             if not 1 <= line <= last_line:
                 continue
             end_line = write.end_line - offset if write.end_line is not None else None
-            found.append(Diagnostic(
-                stage=Stage.TYPES, code=entry.code, rule=entry.rule,
-                message=f"`.{write.attribute}` cannot be assigned or deleted here: the object is "
+            found.append(codes.diagnostic(
+                "T130", f"`.{write.attribute}` cannot be assigned or deleted here: the object is "
                         f"{write.target}, not an object of the snippet's own",
-                line=line, column=write.column + 1, end_line=end_line,
+                source=source, line=line, column=write.column + 1, end_line=end_line,
                 end_column=write.end_column + 1 if end_line is not None and
-                write.end_column is not None else None,
-                source_line=line_of(source, line), hint=entry.hint,
-            ))
+                write.end_column is not None else None))
         return found
 
     def _bindings(self, server: Server, names: Sequence[str]) -> tuple[Binding, ...]:
