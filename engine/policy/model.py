@@ -22,45 +22,7 @@ import re2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import ConfigIssue, PolicyError
-
-#: Constructs a policy can forbid, each a kind of LibCST node (see ``policy.rules``).
-SyntaxKind = Literal[
-    "global", "nonlocal", "class", "async", "yield", "star_import", "lambda", "decorator",
-    "with", "match", "del", "try_star", "walrus", "import",
-]
-
-#: Frame, code, generator, coroutine and traceback internals: reachable without dunders.
-DEFAULT_DENIED_ATTRIBUTES: tuple[str, ...] = (
-    "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "gi_suspended",
-    "cr_frame", "cr_code", "cr_await", "cr_origin", "cr_running", "cr_suspended",
-    "ag_frame", "ag_code", "ag_await", "ag_running",
-    "f_globals", "f_locals", "f_builtins", "f_back", "f_code", "f_trace", "f_lasti",
-    "tb_frame", "tb_next", "tb_lasti", "tb_lineno",
-    "co_code", "co_consts", "co_names", "co_varnames", "co_filename", "co_lines",
-    "func_globals", "func_code",
-    "mro",
-    # functools helpers that take attribute names as strings (update_wrapper copies any
-    # attribute, __globals__ included) or evaluate string annotations (singledispatch).
-    "update_wrapper", "wraps", "singledispatch", "singledispatchmethod",
-    # Helpers that read attributes named by a string (any name, dunders included) or evaluate
-    # one: operator's getters, string.Formatter's field traversal ("{0.__class__}"), and
-    # typing.get_type_hints, which evaluates string annotations as code.
-    "attrgetter", "methodcaller", "Formatter", "get_type_hints",
-    # Makes a class from a namespace dict and any bases: the class rules could not see it.
-    "make_dataclass",
-    # contextlib's: swap the process's sys.stdout/stderr for any object, change directory.
-    "redirect_stdout", "redirect_stderr", "chdir",
-    # enum's: copy a class's members into the dict of the module the class names (which a
-    # class can name freely: the sandbox's own modules too).
-    "global_enum", "global_str", "global_enum_repr", "global_flag_repr",
-    # Shared registries changed by a call: ABCs' (typing.Mapping.register(str) makes every
-    # later isinstance(x, Mapping) lie).
-    "register",
-    # pydantic's class machinery: a tool's model class is shared with the child's proxies,
-    # which serialise the arguments with it (a rebuilt model sent other arguments than the
-    # snippet wrote).
-    "model_rebuild", "model_config", "model_fields", "model_computed_fields",
-)
+from engine.policy.vocabulary import DEFAULT_DENIED_ATTRIBUTES, SyntaxKind
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 

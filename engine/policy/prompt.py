@@ -8,9 +8,12 @@ contexts.
 from __future__ import annotations
 
 import importlib.util
+from typing import TYPE_CHECKING
 
-from engine.policy.model import DEFAULT_DENIED_ATTRIBUTES, Policy
-from engine.policy.rules import _SYNTAX_LABELS
+from engine.policy.vocabulary import DEFAULT_DENIED_ATTRIBUTES, SYNTAX_LABELS
+
+if TYPE_CHECKING:
+    from engine.policy.model import Policy
 
 _SAFE_BUILTIN_HINT = 8  # how many denied builtins to name explicitly
 
@@ -39,7 +42,7 @@ def prompt_rules(policy: Policy) -> list[str]:
         rules.append("Do not use " + ", ".join(denied) + ", or any name or attribute that "
                      "starts with an underscore"
                      + (f" (except {allowed_private})." if allowed_private else "."))
-    forbidden = [_SYNTAX_LABELS[k] for k in policy.syntax.forbid if k != "import"]
+    forbidden = [SYNTAX_LABELS[k] for k in policy.syntax.forbid if k != "import"]
     if forbidden:
         rules.append("Do not use " + ", ".join(forbidden) + ".")
     if "class" not in policy.forbidden_syntax:

@@ -30,6 +30,7 @@ from engine.policy import literals, modules
 from engine.policy.hints import denied_attribute_hint, unavailable_hint
 from engine.policy.model import Policy
 from engine.policy.special_methods import CLASS_DUNDERS, is_dunder, is_receiver_private
+from engine.policy.vocabulary import SYNTAX_HINTS, SYNTAX_LABELS, SyntaxKind
 from engine.tools import ENGINE_NAMES
 
 #: LibCST parses these keywords as names.
@@ -401,31 +402,6 @@ class AttributeRule(cst.BatchableCSTVisitor):
                 module = sub
 
 
-_SYNTAX_HINTS: dict[str, str] = {
-    "global": "return values from functions instead of rebinding module names",
-    "nonlocal": "return values from the inner function instead",
-    "class": "use dicts, tuples or the tools' models instead of defining classes",
-    "async": "call the tools directly: they are synchronous",
-    "yield": "build and return a list instead of a generator",
-    "star_import": "import the names you need one by one",
-    "lambda": "define a function with `def`",
-    "decorator": "call the function explicitly instead of decorating",
-    "with": "context managers are not available",
-    "match": "use if/elif",
-    "del": "rebind the name instead",
-    "try_star": "use a plain try/except",
-    "walrus": "assign in a separate statement",
-    "import": "use the tools and builtins; imports are not available",
-}
-
-_SYNTAX_LABELS: dict[str, str] = {
-    "global": "`global` statements", "nonlocal": "`nonlocal` statements",
-    "class": "class definitions", "async": "`async` functions",
-    "yield": "`yield` expressions (generators)",
-    "star_import": "star imports", "lambda": "`lambda` expressions", "decorator": "decorators",
-    "with": "`with` statements", "match": "`match` statements", "del": "`del` statements",
-    "try_star": "`except*` clauses", "walrus": "assignment expressions (`:=`)", "import": "imports",
-}
 
 
 class SyntaxRule(cst.BatchableCSTVisitor):
@@ -435,10 +411,10 @@ class SyntaxRule(cst.BatchableCSTVisitor):
         self.findings = findings
         self.forbid = ctx.policy.forbidden_syntax
 
-    def _flag(self, node: cst.CSTNode, kind: str) -> None:
+    def _flag(self, node: cst.CSTNode, kind: SyntaxKind) -> None:
         if kind in self.forbid:
-            self.findings.add(node, "P130", f"{_SYNTAX_LABELS[kind]} are not allowed",
-                              hint=_SYNTAX_HINTS[kind])
+            self.findings.add(node, "P130", f"{SYNTAX_LABELS[kind]} are not allowed",
+                              hint=SYNTAX_HINTS[kind])
 
     def visit_Global(self, node: cst.Global) -> None:
         self._flag(node, "global")
