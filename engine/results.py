@@ -85,6 +85,7 @@ class ToolCallStatus(StrEnum):
     TOOL_ERROR = "tool_error"  # the tool raised
     BAD_ARGUMENTS = "bad_arguments"  # the arguments did not fit the signature
     LIMIT = "limit"  # a limit stopped the snippet at this call
+    DIVERGED = "diverged"  # a replay: the snippet asked for another call than recorded
 
 
 class ToolCall(BaseModel):

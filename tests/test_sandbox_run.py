@@ -263,6 +263,9 @@ def test_a_run_with_recorded_tool_results_calls_no_tool() -> None:
             assert again.ok and again.value == "receipt-5"
             other = replayed.run("final_answer(charge(6))", recorded=first.tool_calls)
             assert codes_of(other) == ["R214"] and not other.ok
+            # the replay stopped as the protocol says, not as a broken process (R211) killed
+            # by its parent: its own report came back, with its output
+            assert other.executed and other.diagnostics[0].line == 1
             assert "charge(6)" in other.diagnostics[0].message
             assert "charge(5)" in other.diagnostics[0].message
             fewer = replayed.run("final_answer(1)", recorded=first.tool_calls)

@@ -253,7 +253,7 @@ class ToolBroker:
             was = (f"{expected.tool}({_shown(expected.arguments)})" if expected is not None
                    else "no further call")
             message = (f"call {len(self.calls) + 1} is now {now}; the record has {was} there")
-            return self._stop(_error_reply(ToolStatus.LIMIT, "R214", message), message)
+            return self._stop(_error_reply(ToolStatus.DIVERGED, None, message), message)
         record = self._replay.pop(0)
         self.calls.append(record)
         if record.status is ToolStatus.LIMIT:

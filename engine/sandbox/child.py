@@ -180,6 +180,8 @@ class Channel:
             raise broken(f"{name}() failed: {error['type']}: {error['message']}")
         if status == ToolStatus.BAD_ARGUMENTS:
             raise ToolArgumentsError(error["message"])
+        if status == ToolStatus.DIVERGED:
+            raise _Stop("R214", error["message"])
         raise _Stop(error.get("code", "R205"), error["message"])
 
 

@@ -38,6 +38,7 @@ class ToolStatus(IntEnum):
     TOOL_ERROR = 1  # the tool raised
     BAD_ARGUMENTS = 2  # the arguments did not validate against the signature
     LIMIT = 3  # too many calls or too large a payload: the snippet must stop
+    DIVERGED = 4  # a replayed snippet asked for another call than the record has: stop
 
 
 class ProtocolError(Exception):
