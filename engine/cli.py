@@ -518,7 +518,7 @@ def agent(
                                   blocks=blocks.value, keep_observations=keep_observations,
                                   **settings)
         else:
-            runner = JsonToolAgent(eng, llm, **settings)  # type: ignore[arg-type]
+            runner = JsonToolAgent(eng, llm, **settings)
         answer = runner.run(task)
     except (ExampleError, SandboxUnavailableError) as exc:
         _usage_error(str(exc))

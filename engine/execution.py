@@ -74,9 +74,7 @@ class Reported(BaseModel):
     truncated: bool = False
     output_bytes: int = Field(default=0, ge=0, le=2**50)
     names: list[str] = Field(default_factory=list)
-    tool_calls: int = Field(default=0, ge=0, le=2**40)
     cpu_ms: float = Field(default=0.0, ge=0, le=1e10)
-    process_cpu_s: float = Field(default=0.0, ge=0, le=1e7)
     peak_memory_bytes: int = Field(default=0, ge=0, le=2**50)
 
     @model_validator(mode="after")

@@ -2,76 +2,75 @@
 
 The same tools, from the same registry, as JSON schemas; each step the model asks for one
 tool call and sees its (truncated) JSON result. No code runs, so no sandbox is needed: the
-calls are validated against the signatures and made on the trusted side.
+calls go through the same broker as a snippet's (validated against the signatures and the
+policy's tool rules, bounded in time and size) on the trusted side.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 from engine.agent.feedback import truncate
 from engine.agent.loop import Agent, AgentAnswer, parse_answer
-from engine.agent.model import ModelError, ToolCallRequest
+from engine.agent.model import Model, ModelError, ToolCallRequest
 from engine.agent.schemas import tool_definitions
 from engine.agent.templates import render
 from engine.agent.transcript import TranscriptWriter, TurnRecord
-from engine.errors import ToolArgumentError, ToolResultError
 from engine.policy.permissions import ToolPermissions
 from engine.results import ToolCall
+from engine.sandbox.broker import ToolBroker
+from engine.sandbox.protocol import ToolStatus
+
+if TYPE_CHECKING:
+    from engine.pipeline import Engine
 
 
 class JsonToolAgent(Agent):
     mode = "json"
 
-    def _call(self, request: ToolCallRequest) -> tuple[str, ToolCall]:
-        import time
+    def __init__(self, engine: Engine, model: Model, **options: Any) -> None:
+        super().__init__(engine, model, **options)
+        self._broker = self._new_broker()
 
-        name, arguments = request.name, request.arguments
-        registry = self.engine.registry
-        started = time.perf_counter()
+    def _new_broker(self) -> ToolBroker:
+        # One broker for a run: without snippets, the policy's per-snippet limits (calls,
+        # calls per tool, traffic) bound the whole run.
+        return ToolBroker(self.engine.registry, self.engine.policy.limits,
+                          permissions=ToolPermissions.of(self.engine.policy))
+
+    def _call(self, request: ToolCallRequest) -> tuple[str, ToolCall]:
+        """Make one call the model asked for, through the same broker that serves snippets'
+        calls (validation, the policy's ``[tools]`` rules, timeouts, result limits), and say
+        what came of it in the words the model reads."""
+        name = request.name
         if request.malformed is not None:
             message = render("json.malformed", name=name, arguments=request.malformed[:200])
             return message, ToolCall(tool=name, ok=False, duration_ms=0.0, error=message)
-        if name not in registry:
-            message = render("json.unknown_tool", name=name, names=", ".join(registry.names))
+        if name not in self.engine.registry:
+            message = render("json.unknown_tool", name=name,
+                             names=", ".join(self.engine.registry.names))
             return message, ToolCall(tool=name, ok=False, duration_ms=0.0, error=message)
-        tool = registry[name]
-        try:
-            bound = tool.validate_arguments([], dict(arguments))
-            refused = self._refused(name, bound.arguments)
-            if refused is not None:
-                return (render("json.tool_error", message=refused),
-                        ToolCall(tool=name, ok=False, duration_ms=0.0, error=refused))
-            text = tool.dump_result(tool.func(*bound.args, **bound.kwargs)).decode()
-        except (ToolArgumentError, ToolResultError) as exc:
-            message = render("json.tool_error", message=str(exc))
-            return message, ToolCall(tool=name, ok=False, duration_ms=0.0, error=str(exc))
-        except Exception as exc:  # the tool failed: the model sees it, as in CodeAct
-            message = render("json.tool_error", message=f"{type(exc).__name__}: {exc}")
-            return message, ToolCall(tool=name, ok=False, duration_ms=0.0,
-                                     error=f"{type(exc).__name__}: {exc}")
-        elapsed = round((time.perf_counter() - started) * 1000, 3)
-        return (truncate(text, self.max_observation_chars),
-                ToolCall(tool=name, ok=True, duration_ms=elapsed))
-
-    def _refused(self, name: str, arguments: dict[str, Any]) -> str | None:
-        """The policy's ``[tools]`` rules, as the broker applies them to a snippet's calls;
-        without snippets, ``calls`` counts the calls of the whole run."""
-        permissions = ToolPermissions.of(self.engine.policy)
-        if permissions is None:
-            return None
-        counts: dict[str, int] = self.__dict__.setdefault("_calls_by_tool", {})
-        calls = counts.get(name, 0)
-        why = permissions.over_limit(name, calls) or permissions.refused_argument(name,
-                                                                                  arguments)
-        if why is None:
-            counts[name] = calls + 1
-        return why
+        broker = self._broker
+        made = len(broker.calls)
+        reply = broker.handle(json.dumps({"tool": name, "args": [],
+                                          "kwargs": request.arguments}).encode())
+        broker.resume()
+        status, body = reply[0], reply[1:]
+        record = broker.calls[-1].public() if len(broker.calls) > made else None
+        if status == ToolStatus.OK:
+            assert record is not None
+            return truncate(body.decode(), self.max_observation_chars), record
+        error = json.loads(body)
+        message = (f"{error['type']}: {error['message']}" if status == ToolStatus.TOOL_ERROR
+                   else str(error["message"]))
+        return (render("json.tool_error", message=message),
+                record or ToolCall(tool=name, ok=False, duration_ms=0.0, error=message))
 
     def _loop(self, task: str, records: list[TurnRecord],
               writer: TranscriptWriter | None) -> AgentAnswer:
-        self.__dict__["_calls_by_tool"] = {}  # a run's calls, by tool
+        self._broker = self._new_broker()
         definitions = tool_definitions(self.engine.registry)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": render("json_system")},

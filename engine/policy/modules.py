@@ -77,5 +77,3 @@ def builtin_classes(allowed: frozenset[str]) -> frozenset[type]:
     return frozenset(v for v in found if isinstance(v, type))
 
 
-def is_importable(name: str) -> bool:
-    return _module(name) is not None

@@ -194,9 +194,21 @@ class ToolBroker:
         self.traffic += len(reply)
         self._record(CallRecord(name, arguments, status, reply,
                                 (time.perf_counter() - started) * 1000, error))
+        self._count(name, status)
         if status is ToolStatus.LIMIT:
             self.stopped = error or "a limit"
         return reply
+
+    def _count(self, name: str, status: ToolStatus) -> None:
+        """A call whose tool ran (it answered or raised) uses the tool's ``calls`` quota; a
+        refused or malformed one did not run and does not."""
+        if status in (ToolStatus.OK, ToolStatus.TOOL_ERROR):
+            self.calls_by_tool[name] = self.calls_by_tool.get(name, 0) + 1
+
+    def resume(self) -> None:
+        """Take calls again after a LIMIT reply. For a caller with no snippet to stop (the
+        JSON agent): there, a refused call ends that call, and the model reads why."""
+        self.stopped = None
 
     def _permitted(self, name: str) -> bytes | None:
         """A LIMIT reply when the policy does not permit this call (before the tool runs)."""
@@ -204,11 +216,9 @@ class ToolBroker:
         why = self.permissions.denied(name)
         if why is not None:
             return self._stop(_error_reply(ToolStatus.LIMIT, "R216", why), why)
-        calls = self.calls_by_tool.get(name, 0)
-        why = self.permissions.over_limit(name, calls)
+        why = self.permissions.over_limit(name, self.calls_by_tool.get(name, 0))
         if why is not None:
             return self._stop(_error_reply(ToolStatus.LIMIT, "R218", why), why)
-        self.calls_by_tool[name] = calls + 1
         return None
 
     def _refused_arguments(self, name: str, args: list[Any],
@@ -256,6 +266,7 @@ class ToolBroker:
             return self._stop(_error_reply(ToolStatus.DIVERGED, None, message), message)
         record = self._replay.pop(0)
         self.calls.append(record)
+        self._count(name, record.status)
         if record.status is ToolStatus.LIMIT:
             self.stopped = record.error or "a limit"
         return record.reply

@@ -435,9 +435,7 @@ class Executor:
             stdout=self.stdout.getvalue(), stderr=self.stderr.getvalue(),
             truncated=self.stdout.truncated or self.stderr.truncated,
             output_bytes=self.stdout.total + self.stderr.total,
-            names=changed, tool_calls=self.channel.calls,
-            cpu_ms=(time.process_time() - cpu_start) * 1000,
-            process_cpu_s=usage.ru_utime + usage.ru_stime,
+            names=changed, cpu_ms=(time.process_time() - cpu_start) * 1000,
             peak_memory_bytes=usage.ru_maxrss * 1024,
         )
         return outcome

@@ -96,10 +96,6 @@ class SessionContext:
             merged[binding.name] = binding
         return SessionContext(tuple(merged.values()))
 
-    def without(self, names: Iterable[str]) -> SessionContext:
-        drop = set(names)
-        return SessionContext(tuple(b for b in self.bindings if b.name not in drop))
-
     @property
     def names(self) -> frozenset[str]:
         return frozenset(self._by_name)

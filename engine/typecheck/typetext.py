@@ -22,7 +22,6 @@ from mypy.nodes import (
     FuncDef,
 )
 from mypy.types import (
-    AnyType,
     CallableType,
     Instance,
     LiteralType,
@@ -116,8 +115,6 @@ class TypeText:
             private = f"{self._prefix}{t.name}"
             self._typevars.setdefault(private, t)
             return private
-        if isinstance(t, AnyType):
-            return self._any()
         return self._any()
 
     def typevar(self, name: str, values: list[Type], upper_bound: Type, variance: int) -> str:
