@@ -13,7 +13,7 @@ from engine.diagnostics import Diagnostic
 from engine.parse import ParsedSnippet
 from engine.policy.classes import ClassRule
 from engine.policy.model import Policy
-from engine.policy.receivers import resolve_receiver_reads
+from engine.policy.receivers import ReceiverRule
 from engine.policy.rules import (
     AttributeRule,
     Findings,
@@ -21,18 +21,48 @@ from engine.policy.rules import (
     IdentifierRule,
     ImportRule,
     PolicyContext,
+    Rule,
+    RuleRun,
     SizeRule,
     SyntaxRule,
     check_names,
 )
 from engine.policy.tool_calls import ToolArgumentRule
 
+#: Every policy rule, in the order their ``finish`` runs (a rule may read an earlier one's).
+RULES: tuple[type[Rule], ...] = (
+    SizeRule, IdentifierRule, ImportRule, AttributeRule, SyntaxRule, FormatRule,
+    ToolArgumentRule, ClassRule, ReceiverRule,
+)
+
+
+class RuleContractError(TypeError):
+    """A rule defines a hook the policy's traversal would not call."""
+
 
 @cache
-def _handled_nodes(rule: type[cst.BatchableCSTVisitor]) -> tuple[str, ...]:
-    """The ``visit_<Node>`` methods a rule class defines (looked up once per class)."""
-    return tuple(name[len("visit_"):] for name in dir(rule)
-                 if name.startswith("visit_") and hasattr(cst, name[len("visit_"):]))
+def _hooks(rule: type[Rule]) -> tuple[tuple[str, str], ...]:
+    """The ``(visit|leave, Node)`` hooks a rule class defines, looked up once per class.
+
+    LibCST's visitors may also define ``visit_<Node>_<attribute>``; the traversal here does
+    not call those, so a rule that defines one (or a hook for a node LibCST does not have)
+    is refused rather than silently never run.
+    """
+    # Only what the rules define: LibCST's base classes define a no-op for every hook, and
+    # calling those on every node cost more than the rules' own work.
+    own = {name for klass in rule.__mro__ if not klass.__module__.startswith("libcst")
+           for name in vars(klass)}
+    hooks: list[tuple[str, str]] = []
+    for name in sorted(own):
+        phase, _, node = name.partition("_")
+        if phase not in ("visit", "leave") or not node or not callable(getattr(rule, name)):
+            continue
+        if not isinstance(getattr(cst, node, None), type):
+            raise RuleContractError(
+                f"{rule.__name__}.{name}: the policy's traversal calls only visit_<Node> and "
+                "leave_<Node> for LibCST node classes")
+        hooks.append((phase, node))
+    return tuple(hooks)
 
 
 class _Dispatch(cst.CSTVisitor):
@@ -42,22 +72,22 @@ class _Dispatch(cst.CSTVisitor):
     call, which costs more than the traversal itself on a short snippet.
     """
 
-    def __init__(self, rules: Sequence[cst.BatchableCSTVisitor], size: SizeRule) -> None:
-        self._size = size
-        self._handlers: dict[str, list[Callable[[cst.CSTNode], object]]] = {}
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self._visit: dict[str, list[Callable[[cst.CSTNode], object]]] = {}
+        self._leave: dict[str, list[Callable[[cst.CSTNode], object]]] = {}
         for rule in rules:
-            for node_name in _handled_nodes(type(rule)):
-                handler = getattr(rule, f"visit_{node_name}")
-                self._handlers.setdefault(node_name, []).append(handler)
+            for phase, node in _hooks(type(rule)):
+                table = self._visit if phase == "visit" else self._leave
+                table.setdefault(node, []).append(getattr(rule, f"{phase}_{node}"))
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        self._size.before_visit(node)
-        for handler in self._handlers.get(type(node).__name__, ()):
+        for handler in self._visit.get(type(node).__name__, ()):
             handler(node)
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        self._size.after_leave(original_node)
+        for handler in self._leave.get(type(original_node).__name__, ()):
+            handler(original_node)
 
 
 def check_source_size(source: str, policy: Policy) -> Diagnostic | None:
@@ -126,25 +156,10 @@ def _limit(code: codes.CodeName, source: str, message: str, line: int,
 def check_policy(snippet: ParsedSnippet, ctx: PolicyContext) -> list[Diagnostic]:
     """Every policy violation in the snippet, in source order."""
     findings = Findings(snippet)
-    imports = ImportRule(findings, ctx)
-    attributes = AttributeRule(findings, ctx)
-    size = SizeRule(findings, ctx)
-    rules: list[cst.BatchableCSTVisitor] = [
-        IdentifierRule(findings), imports, attributes, SyntaxRule(findings, ctx),
-        FormatRule(findings)]
-    if ctx.policy.tools.arguments:
-        rules.append(ToolArgumentRule(findings, ctx))
-    classes = None
-    if "class" not in ctx.policy.forbidden_syntax:
-        classes = ClassRule(findings, ctx)
-        rules.append(classes)
-    snippet.module.visit(_Dispatch(rules, size))
-    if classes is not None:
-        classes.resolve_bases(snippet.scopes, snippet.global_scope, ctx.session_classes,
-                              dict(ctx.session_modules))
-    non_import = check_names(snippet, ctx, findings)
-    aliases = {k: v for k, v in ctx.session_modules.items() if k not in snippet.module_bindings}
-    aliases.update({k: v for k, v in imports.aliases.items() if k not in non_import})
-    attributes.resolve_modules(aliases, findings, frozenset(non_import))
-    resolve_receiver_reads(attributes.receiver_reads, findings, ctx)
+    rules = [kind(findings, ctx) for kind in RULES if kind.applies(ctx.policy)]
+    snippet.module.visit(_Dispatch(rules))
+    run = RuleRun(snippet, ctx, findings, rules,
+                  frozenset(check_names(snippet, ctx, findings)))
+    for rule in rules:
+        rule.finish(run)
     return findings.diagnostics()

@@ -24,7 +24,8 @@ from libcst.metadata import (
     Scope,
 )
 
-from engine.policy.rules import Findings, PolicyContext, _dotted
+from engine.policy.model import Policy
+from engine.policy.rules import Findings, PolicyContext, Rule, RuleRun, _dotted
 from engine.policy.special_methods import CLASS_DUNDERS, is_dunder
 
 #: Bases from modules, by the module's name and the attribute's.
@@ -70,13 +71,12 @@ def _imported_as(assignment: Assignment) -> tuple[str, str] | None:
     return None
 
 
-class ClassRule(cst.BatchableCSTVisitor):
+class ClassRule(Rule):
     """Class statements: no keywords, allowed bases, allowed special methods; ``super()``
     without arguments; enums made by a call name their members in a literal."""
 
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
-        self.findings = findings
-        self.ctx = ctx
+        super().__init__(findings, ctx)
         self.exceptions = _exception_builtins(ctx.policy.allowed_builtins)
         self.classes: list[cst.ClassDef] = []
         self.enum_calls: list[cst.Call] = []
@@ -99,6 +99,14 @@ class ClassRule(cst.BatchableCSTVisitor):
             if not tool and arg.keyword is not None and arg.keyword.value in _CLAIMS:
                 self.findings.add(arg, "P135", f"`{arg.keyword.value}=` names where a class "
                                   "comes from; a snippet's classes come from the snippet")
+
+    @classmethod
+    def applies(cls, policy: Policy) -> bool:
+        return "class" not in policy.forbidden_syntax
+
+    def finish(self, run: RuleRun) -> None:
+        self.resolve_bases(run.snippet.scopes, run.snippet.global_scope,
+                           run.ctx.session_classes, dict(run.ctx.session_modules))
 
     def resolve_bases(self, scopes: Mapping[cst.CSTNode, Scope | None], global_scope: object,
                       session_classes: frozenset[str], session_modules: dict[str, str]) -> None:

@@ -31,7 +31,7 @@ import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
 
 from engine.codes import CodeName
-from engine.policy.rules import Findings, PolicyContext
+from engine.policy.rules import AttributeRule, Findings, PolicyContext, Rule, RuleRun
 from engine.policy.special_methods import is_receiver_private
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -259,6 +259,16 @@ def check_receivers(source: str, ctx: PolicyContext) -> ReceiverReport:
     return ReceiverReport(frozenset(checker.allowed), checker.reasons, tuple(checker.refusals))
 
 
+class ReceiverRule(Rule):
+    """Private attributes read through a plain name are a method's own ``self._x`` or
+    refused: decided after the traversal, on the reads the attribute rule collected."""
+
+    def finish(self, run: RuleRun) -> None:
+        attributes = run.rule(AttributeRule)
+        if attributes is not None:
+            resolve_receiver_reads(attributes.receiver_reads, self.findings, run.ctx)
+
+
 def resolve_receiver_reads(reads: list[cst.Attribute], findings: Findings,
                            ctx: PolicyContext) -> None:
     """Report the private reads through a plain name (collected by the attribute rule) that
@@ -281,4 +291,5 @@ def resolve_receiver_reads(reads: list[cst.Attribute], findings: Findings,
         findings.add_at(refusal.where, refusal.code, refusal.message, refusal.hint)
 
 
-__all__ = ["ReceiverReport", "Refusal", "check_receivers", "resolve_receiver_reads"]
+__all__ = ["ReceiverReport", "ReceiverRule", "Refusal", "check_receivers",
+           "resolve_receiver_reads"]

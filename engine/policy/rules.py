@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import libcst as cst
 from libcst.metadata import (
@@ -115,11 +116,50 @@ def _allowed_list(names: frozenset[str]) -> str:
     return ", ".join(sorted(names)) if names else "none"
 
 
-class IdentifierRule(cst.BatchableCSTVisitor):
-    """Identifiers must be in NFKC form: Python reads ``ｏｐｅｎ`` as ``open``."""
+class Rule(cst.BatchableCSTVisitor):
+    """What every policy rule is: a LibCST visitor that collects findings, never raises.
 
-    def __init__(self, findings: Findings) -> None:
+    A rule is made for one snippet with the findings and the policy context; during the one
+    traversal of the tree (``policy.check``) its ``visit_<Node>`` and ``leave_<Node>`` methods
+    run (the per-attribute forms ``visit_<Node>_<attr>`` are refused when the rule is
+    registered, not silently skipped). ``finish`` runs after the traversal, once names and
+    scopes are known, in the order of the registry. ``applies`` keeps a rule out of snippets
+    under a policy that makes it moot.
+    """
+
+    def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
         self.findings = findings
+        self.ctx = ctx
+
+    @classmethod
+    def applies(cls, policy: Policy) -> bool:
+        return True
+
+    def finish(self, run: RuleRun) -> None:
+        """Findings that need the whole snippet seen (default: none)."""
+
+
+_R = TypeVar("_R", bound=Rule)
+
+
+@dataclass
+class RuleRun:
+    """One snippet's policy check after its traversal: what a rule's ``finish`` may read."""
+
+    snippet: ParsedSnippet
+    ctx: PolicyContext
+    findings: Findings
+    rules: Sequence[Rule]
+    #: names some statement binds to something other than an import (``check_names``)
+    non_import: frozenset[str] = frozenset()
+
+    def rule(self, kind: type[_R]) -> _R | None:
+        """The rule of that class in this run, if the policy applies it."""
+        return next((r for r in self.rules if isinstance(r, kind)), None)
+
+
+class IdentifierRule(Rule):
+    """Identifiers must be in NFKC form: Python reads ``ｏｐｅｎ`` as ``open``."""
 
     def visit_Name(self, node: cst.Name) -> None:
         normal = unicodedata.normalize("NFKC", node.value)
@@ -131,12 +171,11 @@ class IdentifierRule(cst.BatchableCSTVisitor):
             )
 
 
-class ImportRule(cst.BatchableCSTVisitor):
+class ImportRule(Rule):
     """Imports must name allowed modules; submodules and private names need their own allowance."""
 
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
-        self.findings = findings
-        self.ctx = ctx
+        super().__init__(findings, ctx)
         self.allowed = ctx.policy.allowed_modules
         self.builtin_classes = modules.builtin_classes(ctx.policy.allowed_builtins)
         #: alias -> module, for every name an import statement binds to a module
@@ -242,12 +281,11 @@ def _join(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
 
-class AttributeRule(cst.BatchableCSTVisitor):
+class AttributeRule(Rule):
     """Dunder, denied and private attributes; writes to modules; module-valued attributes."""
 
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
-        self.findings = findings
-        self.ctx = ctx
+        super().__init__(findings, ctx)
         self.policy = ctx.policy
         self.protected = _protected_names(ctx)
         #: names that hold objects shared with the rest of the process
@@ -351,6 +389,15 @@ class AttributeRule(cst.BatchableCSTVisitor):
         if node.asname is not None:
             self._never_written(node.asname.name, "`with ... as`")
 
+    def finish(self, run: RuleRun) -> None:
+        imports = run.rule(ImportRule)
+        aliases = {k: v for k, v in run.ctx.session_modules.items()
+                   if k not in run.snippet.module_bindings}
+        if imports is not None:
+            aliases.update({k: v for k, v in imports.aliases.items()
+                            if k not in run.non_import})
+        self.resolve_modules(aliases, self.findings, run.non_import)
+
     def resolve_modules(self, aliases: Mapping[str, str], findings: Findings,
                         rebound: frozenset[str] = frozenset()) -> None:
         """Check module-valued attributes and shared-object writes once imports are known.
@@ -404,11 +451,11 @@ class AttributeRule(cst.BatchableCSTVisitor):
 
 
 
-class SyntaxRule(cst.BatchableCSTVisitor):
+class SyntaxRule(Rule):
     """Constructs the policy forbids, by kind."""
 
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
-        self.findings = findings
+        super().__init__(findings, ctx)
         self.forbid = ctx.policy.forbidden_syntax
 
     def _flag(self, node: cst.CSTNode, kind: SyntaxKind) -> None:
@@ -505,11 +552,11 @@ def _traversing_fields(template: str) -> Iterator[str]:
             yield from _traversing_fields(spec)
 
 
-class FormatRule(cst.BatchableCSTVisitor):
+class FormatRule(Rule):
     """``str.format`` and ``format_map`` must not traverse attributes or items."""
 
-    def __init__(self, findings: Findings) -> None:
-        self.findings = findings
+    def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
+        super().__init__(findings, ctx)
         self._checked: set[cst.Attribute] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -539,21 +586,20 @@ class FormatRule(cst.BatchableCSTVisitor):
                               f"`.{node.attr.value}` is used without calling it on a literal")
 
 
-class SizeRule:
+class SizeRule(Rule):
     """Bounds on the values constant expressions build (``10**10**10``, ``'a' * 10**9``).
 
-    Not a visitor of its own: its hooks run around every node of the batched traversal.
     The tree's node count and depth are bounded earlier, on CPython's cheaper tree
     (``policy.check.check_tree_size``).
     """
 
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
-        self.findings = findings
+        super().__init__(findings, ctx)
         self.limits = ctx.policy.limits
         self._flagged: cst.CSTNode | None = None
 
-    def before_visit(self, node: cst.CSTNode) -> None:
-        if isinstance(node, cst.BinaryOperation) and self._flagged is None:
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if self._flagged is None:
             sized = literals.estimate(node)
             if sized is not None and sized.nbytes > self.limits.max_literal_bytes:
                 self._flagged = node  # its operands would only repeat the finding
@@ -563,8 +609,8 @@ class SizeRule:
                     f"the limit is {_human(self.limits.max_literal_bytes)}",
                 )
 
-    def after_leave(self, node: cst.CSTNode) -> None:
-        if node is self._flagged:
+    def leave_BinaryOperation(self, original_node: cst.BinaryOperation) -> None:
+        if original_node is self._flagged:
             self._flagged = None
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import libcst as cst
 
-from engine.policy.rules import Findings, PolicyContext
+from engine.policy.model import Policy
+from engine.policy.rules import Findings, PolicyContext, Rule
 
 _NOT_LITERAL = object()
 
@@ -31,12 +32,15 @@ def _literal(node: cst.BaseExpression) -> Any:
     return _NOT_LITERAL
 
 
-class ToolArgumentRule(cst.BatchableCSTVisitor):
+class ToolArgumentRule(Rule):
     """Calls of a tool by its name with a literal argument that a policy rule refuses."""
 
+    @classmethod
+    def applies(cls, policy: Policy) -> bool:
+        return bool(policy.tools.arguments)
+
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
-        self.findings = findings
-        self.ctx = ctx
+        super().__init__(findings, ctx)
         self.rules = ctx.policy.tools.arguments
 
     def visit_Call(self, node: cst.Call) -> None:
