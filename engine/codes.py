@@ -12,7 +12,7 @@ from typing import Literal
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
 
 #: Every code of the catalog below, so that mypy refuses a code that does not exist
-#: (``tests/test_codes.py`` keeps the two in step).
+#: (``tests/test_catalog.py`` keeps the two in step).
 CodeName = Literal[
     "S001", "P100", "P101", "P102", "P103", "P104", "P110", "P111", "P112", "P113", "P120",
     "P121", "P122", "P123", "P124", "P130", "P131", "P132", "P133", "P134", "P135", "P136",

@@ -286,7 +286,7 @@ def test_langgraph_cancelled_aeval_interrupts_the_snippet() -> None:
         await asyncio.sleep(0.3)
         assert len(CALLS) == stopped_at  # nothing ran after the cancelled await ended
         output, _ = await evaluate.aeval("print(kept)", dict(tools))
-        session = evaluate.sandbox.session
+        session = evaluate.slot.session
         assert session is not None
         return output, session.interrupts
 

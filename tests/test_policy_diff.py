@@ -11,7 +11,7 @@ from pydantic import JsonValue
 
 from engine import Policy
 from engine.policy.diff import SECTIONS, PolicyChange, PolicyDiff, diff_policies
-from engine.policy.model import ArgumentRule, Limits, Sandbox
+from engine.policy.model import ArgumentRule, Limits, SandboxRules
 
 Row = tuple[str, str, JsonValue, JsonValue, bool, str]
 
@@ -263,7 +263,7 @@ def test_a_changed_rule_is_flagged_when_it_both_gains_and_loses() -> None:
 def test_a_field_this_module_does_not_know_is_flagged() -> None:
     base = Policy()
     # The model allows only "none" today; a new setting must not pass unflagged.
-    other = base.model_copy(update={"sandbox": Sandbox.model_construct(
+    other = base.model_copy(update={"sandbox": SandboxRules.model_construct(
         network=False, filesystem="read-only")})
     [change] = diff_policies(base, other).changes
     assert row(change) == ("sandbox.filesystem", "changed", "none", "read-only", True,

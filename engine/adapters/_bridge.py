@@ -27,7 +27,7 @@ from engine.tools import ToolRegistry
 log = logging.getLogger(__name__)
 
 
-class SandboxSlot:
+class EngineSlot:
     """An engine for one set of tools and one session of it."""
 
     def __init__(self, policy: Policy | str, isolation: Isolation, check_types: bool) -> None:

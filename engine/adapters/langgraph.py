@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from engine.adapters._bridge import (
+    EngineSlot,
     NotLiteralError,
-    SandboxSlot,
     is_snippet_name,
     literal_text,
     literal_value,
@@ -126,7 +126,7 @@ class CodeActEval:
     def __init__(self, policy: Policy | str = "default", *, isolation: Isolation = "seccomp",
                  check_types: bool = True, max_output_chars: int = 4000,
                  serde: Any = "langgraph") -> None:
-        self.sandbox = SandboxSlot(policy, isolation, check_types)
+        self.slot = EngineSlot(policy, isolation, check_types)
         self.max_output_chars = max_output_chars
         self.serde = _default_serde() if serde == "langgraph" else serde
         self.issues: tuple[StateIssue, ...] = ()
@@ -139,11 +139,11 @@ class CodeActEval:
         self._told: set[str] = set()  # [state] lines already shown
 
     def _session_for(self, tools: dict[str, Callable[..., Any]]) -> Session:
-        if self.sandbox.session is None or tools != self._tools:
+        if self.slot.session is None or tools != self._tools:
             self._tools = dict(tools)
             self._known = {}
-            return self.sandbox.open(ToolRegistry([Tool(f, name=n) for n, f in tools.items()]))
-        return self.sandbox.session
+            return self.slot.open(ToolRegistry([Tool(f, name=n) for n, f in tools.items()]))
+        return self.slot.session
 
     async def aeval(self, code: str, _locals: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The same as a coroutine, for a graph driven by ``ainvoke``/``astream``: pass
@@ -153,7 +153,7 @@ class CodeActEval:
         return await interruptible(lambda: self(code, _locals), self._interrupt)
 
     def _interrupt(self) -> None:
-        session = self.sandbox.session
+        session = self.slot.session
         if session is not None:
             session.interrupt()
 
@@ -294,7 +294,7 @@ class CodeActEval:
         return None
 
     def close(self) -> None:
-        self.sandbox.close()
+        self.slot.close()
 
 
 def _may_be_data(session: Session, name: str) -> bool:

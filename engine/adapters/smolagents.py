@@ -33,7 +33,7 @@ from smolagents import CodeAgent
 from smolagents import Tool as SmolTool
 from smolagents.local_python_executor import CodeOutput, PythonExecutor
 
-from engine.adapters._bridge import SandboxSlot, assign, typed_function, widen_imports
+from engine.adapters._bridge import EngineSlot, assign, typed_function, widen_imports
 from engine.agent.feedback import observation
 from engine.pipeline import Isolation
 from engine.policy.model import Policy
@@ -82,7 +82,7 @@ class CodeActExecutor(PythonExecutor):  # type: ignore[misc]
         base = policy if isinstance(policy, Policy) else Policy.load(policy)
         widened = widen_imports(base, additional_authorized_imports,
                                 origin="additional_authorized_imports")
-        self.sandbox = SandboxSlot(widened, isolation, check_types)
+        self.slot = EngineSlot(widened, isolation, check_types)
         self.max_observation_chars = max_observation_chars
         self._lock = threading.Lock()
         self._pending: dict[str, Any] = {}
@@ -90,7 +90,7 @@ class CodeActExecutor(PythonExecutor):  # type: ignore[misc]
     @property
     def policy(self) -> Policy:
         """The policy snippets run under, imports added."""
-        return self.sandbox.policy
+        return self.slot.policy
 
     @property
     def prompt_rules(self) -> str:
@@ -101,7 +101,7 @@ class CodeActExecutor(PythonExecutor):  # type: ignore[misc]
         """Add ``modules`` to the policy (``PolicyError`` if one cannot be); the session, if
         one is open, is replaced by the next ``send_tools``."""
         with self._lock:
-            self.sandbox.policy = widen_imports(self.sandbox.policy, modules, origin=origin)
+            self.slot.policy = widen_imports(self.slot.policy, modules, origin=origin)
 
     def send_tools(self, tools: dict[str, SmolTool]) -> None:
         agent = _calling_agent(self)
@@ -112,21 +112,21 @@ class CodeActExecutor(PythonExecutor):  # type: ignore[misc]
         registry = ToolRegistry([engine_tool(t) for name, t in tools.items()
                                  if name != "final_answer"])
         with self._lock:
-            self.sandbox.open(registry)
+            self.slot.open(registry)
             pending, self._pending = self._pending, {}
         if pending:
             self.send_variables(pending)
 
     def send_variables(self, variables: dict[str, Any]) -> None:
         with self._lock:
-            if self.sandbox.session is None:
+            if self.slot.session is None:
                 self._pending.update(variables)  # the agent sends variables before tools
                 return
-            assign(self.sandbox.session, variables)
+            assign(self.slot.session, variables)
 
     def __call__(self, code_action: str) -> CodeOutput:
         with self._lock:
-            session = self.sandbox.session or self.sandbox.open(ToolRegistry())
+            session = self.slot.session or self.slot.open(ToolRegistry())
             result = session.run(code_action)
         if not result.ok:
             raise CodeActExecutionError(observation(result, "structured",
@@ -136,7 +136,7 @@ class CodeActExecutor(PythonExecutor):  # type: ignore[misc]
 
     def cleanup(self) -> None:
         with self._lock:
-            self.sandbox.close()
+            self.slot.close()
 
 
 def _calling_agent(executor: CodeActExecutor) -> Any:

@@ -124,7 +124,7 @@ class Limits(BaseModel):
     )
 
 
-class Sandbox(BaseModel):
+class SandboxRules(BaseModel):
     model_config = _STRICT
     network: bool = Field(default=False, description="Whether snippets may open sockets.")
     filesystem: Literal["none"] = Field(
@@ -269,7 +269,7 @@ class Policy(BaseModel):
     attributes: Attributes = Attributes()
     syntax: Syntax = Syntax()
     limits: Limits = Limits()
-    sandbox: Sandbox = Sandbox()
+    sandbox: SandboxRules = SandboxRules()
     tools: Tools = Tools()
     source: str = Field(default="<inline>", exclude=True)
 

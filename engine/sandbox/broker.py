@@ -28,7 +28,7 @@ from pydantic import (
 from pydantic_core import from_json, to_json
 
 from engine.errors import SandboxUnavailableError, ToolArgumentError, ToolResultError
-from engine.execution import REPORTABLE_CODES, NotStarted, Reported, ReportedError
+from engine.execution import NotStarted, Reported
 from engine.policy.model import Limits
 from engine.policy.permissions import ToolPermissions
 from engine.results import ToolCall, ToolCallStatus
@@ -440,13 +440,9 @@ def _error_reply(status: ToolStatus, code: str | None, message: str) -> bytes:
 #: Slack over ``max_output_bytes`` for the truncation marker.
 _MARKER_CHARS = 200
 
-# What a child reports, validated as the seam defines it (engine.execution).
-ChildError = ReportedError
-ChildOutcome = Reported
-CHILD_CODES = REPORTABLE_CODES
 
 
-def _outcome_within(outcome: ChildOutcome, limits: Limits, source: str) -> None:
+def _outcome_within(outcome: Reported, limits: Limits, source: str) -> None:
     """The parent's own check of what the child reports against the policy's limits."""
     for stream in (outcome.stdout, outcome.stderr):
         if len(stream) > limits.max_output_bytes + _MARKER_CHARS:
@@ -471,7 +467,7 @@ _REPR_BYTES = 4_100
 class Execution:
     """What happened to one snippet in the child, as the parent observed it."""
 
-    outcome: ChildOutcome | None = None  # the child's DONE payload, if it sent one
+    outcome: Reported | None = None  # the child's DONE payload, if it sent one
     killed_for: str | None = None  # "timeout", "cpu", "protocol", "interrupted": the parent
 
     exit_status: dict[str, int] = field(default_factory=dict)  # when the child died
@@ -612,7 +608,7 @@ class SandboxProcess:
                     write_frame(self._to_child, Kind.TOOL_RESULT, reply, deadline)
                 elif kind is Kind.DONE:
                     try:
-                        outcome = ChildOutcome.model_validate_json(payload)
+                        outcome = Reported.model_validate_json(payload)
                     except ValidationError as exc:
                         raise ProtocolError(f"a malformed outcome: {exc.errors()[0]['msg']}"
                                             ) from None

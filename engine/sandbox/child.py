@@ -315,7 +315,7 @@ _CODECS = (
 )
 
 
-class Sandbox:
+class ChildTemplate:
     """Built once in the zygote; every session child starts from a copy of it."""
 
     def __init__(self, spec: SandboxSpec) -> None:
@@ -393,7 +393,7 @@ class Sandbox:
 class Executor:
     """Runs snippets in one namespace; a snippet that fails leaves the bindings as they were."""
 
-    def __init__(self, sandbox: Sandbox, channel: Channel) -> None:
+    def __init__(self, sandbox: ChildTemplate, channel: Channel) -> None:
         limits = sandbox.limits
         self.limits = limits
         self.guard_writes = sandbox.spec.guard_writes
@@ -658,7 +658,7 @@ def _exception_error(exc: BaseException, source: str) -> dict[str, Any]:
     return _error(code, message, exc, source)
 
 
-def prepare(sandbox: Sandbox, in_fd: int, out_fd: int) -> Executor:
+def prepare(sandbox: ChildTemplate, in_fd: int, out_fd: int) -> Executor:
     """The executor every child starts with (built in the zygote, copied by fork)."""
     limits = sandbox.limits
     channel = Channel(in_fd, out_fd, limits.max_tool_result_bytes,

@@ -52,7 +52,7 @@ def main(control_fd: int) -> NoReturn:
 
 
 def _prepare(spec: Any) -> tuple[Any, Any, Any]:
-    from engine.sandbox.child import Sandbox, prepare
+    from engine.sandbox.child import ChildTemplate, prepare
     from engine.sandbox.limits import (
         CHILD_IN_FD,
         CHILD_OUT_FD,
@@ -68,7 +68,7 @@ def _prepare(spec: Any) -> tuple[Any, Any, Any]:
         if reason is not None:
             raise SandboxUnavailableError(reason)
         seccomp_filter = build_filter(spec.policy)
-    executor = prepare(Sandbox(spec), CHILD_IN_FD, CHILD_OUT_FD)
+    executor = prepare(ChildTemplate(spec), CHILD_IN_FD, CHILD_OUT_FD)
     shed_privileges()
     return executor, seccomp_filter, ResourcePlan.for_policy(spec.policy)
 

@@ -206,10 +206,10 @@ def test_an_enums_members_are_its_own_while_the_class_statement_makes_them() -> 
 WALK = r"""
 import collections, sys, types
 from engine import Policy, ToolRegistry
-from engine.sandbox.child import Sandbox
+from engine.sandbox.child import ChildTemplate
 from engine.sandbox.spec import build_spec
 
-sandbox = Sandbox(build_spec(ToolRegistry(), Policy.load("default")))
+sandbox = ChildTemplate(build_spec(ToolRegistry(), Policy.load("default")))
 mutable = (dict, list, set, bytearray, collections.deque)
 seen, found = set(), []
 
