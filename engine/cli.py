@@ -479,10 +479,9 @@ def agent(
         ExampleTurn,
         JsonToolAgent,
         ModelError,
-        OllamaModel,
-        OpenAIModel,
         generated_example,
     )
+    from engine.agent.backends import connect
     from engine.agent.display import LiveDisplay
     from engine.agent.loop import Agent
 
@@ -497,9 +496,7 @@ def agent(
     options = {k: v for k, v in (("temperature", temperature), ("seed", seed),
                                  ("num_ctx", num_ctx)) if v is not None}
     try:
-        llm = (OpenAIModel(model, host=host, options=options, timeout=timeout)
-               if backend is Backend.openai
-               else OllamaModel(model, host=host, options=options, timeout=timeout))
+        llm = connect(backend.value, model, host=host, options=options, timeout=timeout)
     except ModelError as exc:
         _usage_error(str(exc))
     eng = _engine(registry, loaded, unsafe_no_seccomp)

@@ -473,11 +473,11 @@ class EngineHost:
 
     def agent(self, task: str, model: str, max_turns: int, host: str | None,
               backend: Backend = "ollama") -> str:
-        from engine.agent import CodeActAgent, ModelError, OllamaModel, OpenAIModel
+        from engine.agent import CodeActAgent, ModelError
+        from engine.agent.backends import connect
 
         try:
-            llm = (OpenAIModel(model, host=host) if backend == "openai"
-                   else OllamaModel(model, host=host))
+            llm = connect(backend, model, host=host)
         except ModelError as exc:  # the openai extra is not installed where the worker runs
             return AgentOutcome(ok=False, value=None, stop_reason="model_error", turns=0,
                                 error=str(exc)).model_dump_json()

@@ -38,10 +38,9 @@ from engine.agent import (  # noqa: E402
     ExampleTurn,
     JsonToolAgent,
     Model,
-    OllamaModel,
-    OpenAIModel,
     generated_example,
 )
+from engine.agent.backends import BackendName, connect  # noqa: E402
 from engine.agent.loop import Agent  # noqa: E402
 from engine.agent.transcript import TurnRecord  # noqa: E402
 from engine.diagnostics import Severity  # noqa: E402
@@ -65,7 +64,7 @@ class AgentSettings:
     example: str | None = None  # "auto": generated from the toolset, else a TOML file
     blocks: str = "first"
     keep_observations: int | None = None
-    backend: str = "ollama"
+    backend: BackendName = "ollama"
 
 
 @dataclass
@@ -146,9 +145,8 @@ class SuiteRunner:
             task.reset()
         if self.server is not None and self.script_for is not None:
             self.server.load(self.script_for(task, index, mode))
-        backend = OpenAIModel if self.settings.backend == "openai" else OllamaModel
-        model = backend(self.model_name, host=self.server.url if self.server else self.host,
-                        options=self.options)
+        model = connect(self.settings.backend, self.model_name,
+                        host=self.server.url if self.server else self.host, options=self.options)
         with tempfile.TemporaryDirectory() as scratch:
             path = Path(scratch) / "transcript.jsonl" if keep_transcript else None
             try:

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from engine.agent.example import ExampleTurn
-from engine.agent.extract import REPLY_SCHEMA, BlockChoice, extract_code, extract_structured
+from engine.agent.extract import (
+    REPLY_SCHEMA,
+    BlockChoice,
+    Extraction,
+    extract_code,
+    extract_structured,
+)
 from engine.agent.feedback import (
     FeedbackMode,
     compact_observation,
@@ -192,7 +198,7 @@ class CodeActAgent(Agent):
         messages.append({"role": "user", "content": render("task", task=task)})
         return messages
 
-    def _extract(self, text: str) -> Any:
+    def _extract(self, text: str) -> Extraction:
         return extract_structured(text) if self.structured else extract_code(text, self.blocks)
 
     def _observe(self, text: str, ok: bool) -> str:
