@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         ToolDefinitionError,
         ToolLoadError,
     )
-    from engine.parse import ParsedSnippet, parse
+    from engine.parsing import ParsedSnippet, parse
     from engine.pipeline import Engine
     from engine.policy.model import Policy
     from engine.results import CheckReport, RunResult, StageReport, StageStatus, ToolCall, Usage
@@ -50,8 +50,8 @@ _EXPORTS: dict[str, str] = {
     "SandboxUnavailableError": "engine.errors",
     "ToolDefinitionError": "engine.errors",
     "ToolLoadError": "engine.errors",
-    "ParsedSnippet": "engine.parse",
-    "parse": "engine.parse",
+    "ParsedSnippet": "engine.parsing",
+    "parse": "engine.parsing",
     "Engine": "engine.pipeline",
     "Policy": "engine.policy.model",
     "CheckReport": "engine.results",

@@ -28,10 +28,11 @@ from typing import IO, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from engine.agent.model import BackendName
 from engine.errors import EngineError
 from engine.render import RUN_SCHEMA_ID
 from engine.results import RunResult
-from engine.workers import AgentOutcome, Backend
+from engine.workers import AgentOutcome
 
 AGENT_SCHEMA_ID = "codeact.agent/v1"
 
@@ -52,7 +53,7 @@ class JobPool(Protocol):
     def session(self) -> JobSession: ...
 
     def agent(self, task: str, *, model: str, max_turns: int = 10, host: str | None = None,
-              backend: Backend = "ollama") -> AgentOutcome: ...
+              backend: BackendName = "ollama") -> AgentOutcome: ...
 
     def close(self) -> None: ...
 
@@ -67,7 +68,7 @@ class BatchJob(BaseModel):
     snippets: list[str] | None = None
     task: str | None = None
     model: str | None = None
-    backend: Backend = "ollama"
+    backend: BackendName = "ollama"
     host: str | None = None
     max_turns: int = 10
 

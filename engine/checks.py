@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from engine import codes
 from engine.catalog import ToolCatalog
 from engine.diagnostics import MAX_PER_STAGE, Diagnostic, Severity, Stage
-from engine.parse import ParsedSnippet, parse_cst, parse_python
+from engine.parsing import ParsedSnippet, parse_cst, parse_python
 from engine.policy.check import check_policy, check_source_size, check_tree_size
 from engine.policy.model import Policy
 from engine.policy.rules import PolicyContext

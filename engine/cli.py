@@ -20,6 +20,7 @@ from rich.markup import escape
 
 import engine
 from engine import codes, render
+from engine.agent.model import BackendName
 from engine.config import ConfigError, ProjectConfig, find_config
 from engine.errors import (
     CheckerUnavailableError,
@@ -420,11 +421,6 @@ class Feedback(StrEnum):
     none = "none"
 
 
-class Backend(StrEnum):
-    ollama = "ollama"
-    openai = "openai"
-
-
 class Blocks(StrEnum):
     first = "first"
     all = "all"
@@ -437,9 +433,9 @@ def agent(
     policy: PolicyOption = None,
     model: Annotated[str, typer.Option("--model", "-m", help="The model's name on the server.")]
     = "qwen2.5-coder:1.5b",
-    backend: Annotated[Backend, typer.Option(
+    backend: Annotated[BackendName, typer.Option(
         help="ollama: an Ollama server; openai: an OpenAI-compatible one (llama.cpp's "
-             "llama-server, vLLM, LM Studio; needs the `openai` extra).")] = Backend.ollama,
+             "llama-server, vLLM, LM Studio; needs the `openai` extra).")] = "ollama",
     host: Annotated[str | None, typer.Option(
         help="Server URL (ollama default: $OLLAMA_HOST, then http://127.0.0.1:11434; openai "
              "default: $OPENAI_BASE_URL, then http://127.0.0.1:8080).")] = None,
@@ -496,7 +492,7 @@ def agent(
     options = {k: v for k, v in (("temperature", temperature), ("seed", seed),
                                  ("num_ctx", num_ctx)) if v is not None}
     try:
-        llm = connect(backend.value, model, host=host, options=options, timeout=timeout)
+        llm = connect(backend, model, host=host, options=options, timeout=timeout)
     except ModelError as exc:
         _usage_error(str(exc))
     eng = _engine(registry, loaded, unsafe_no_seccomp)

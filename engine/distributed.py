@@ -29,9 +29,9 @@ from engine.pipeline import Isolation
 from engine.policy.model import Policy
 from engine.workers import (
     START_SECONDS,
-    Channel,
     EngineHost,
     Pool,
+    WorkerLink,
     WorkerLostError,
     default_answer_seconds,
 )
@@ -69,7 +69,7 @@ def connect(address: str = "local") -> bool:
     return True
 
 
-class _Actor(Channel):
+class _Actor(WorkerLink):
     """The host's end of one Ray actor (an ``EngineHost``)."""
 
     def __init__(self, handle: Any, answer_seconds: float) -> None:
@@ -140,7 +140,7 @@ class RayPool(Pool):
                                   concurrency_groups={"control": 2})(EngineHost)
         self._start_all(workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
 
-    def _new_channel(self) -> _Actor:
+    def _new_link(self) -> _Actor:
         return _Actor(self._remote.remote(*self._args), default_answer_seconds(self.policy))
 
     def close(self) -> None:

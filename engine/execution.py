@@ -1,6 +1,6 @@
 """The execution seam: what a session needs from whatever runs its snippets.
 
-A ``Backend`` gives ``Runner``s; a runner holds one session's live state (a sandboxed
+An ``ExecutionBackend`` gives ``Runner``s; a runner holds one session's live state (a sandboxed
 process, for the local backend) and executes checked snippets, handing each tool call to a
 ``ToolHandler`` (the broker) and returning an ``Executed``: a backend-neutral outcome. The
 session above it keeps what does not depend on where code runs: checking, rollback and
@@ -145,7 +145,7 @@ class NotStarted(Exception):
     """The snippet was stopped before it started; the runner's state is untouched."""
 
 
-class Backend(Protocol):
+class ExecutionBackend(Protocol):
     """Where snippets run: it starts runners, one per live session."""
 
     def runner(self, limits: Limits, *, seed: int | None = None) -> Runner:
@@ -156,5 +156,14 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["REPORTABLE_CODES", "Backend", "Executed", "NotStarted", "Outcome", "Reported",
-           "ReportedError", "Runner", "ToolHandler"]
+__all__ = [
+    "REPORTABLE_CODES",
+    "Executed",
+    "ExecutionBackend",
+    "NotStarted",
+    "Outcome",
+    "Reported",
+    "ReportedError",
+    "Runner",
+    "ToolHandler",
+]

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Protocol
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity
 from engine.execution import (
-    Backend,
     Executed,
+    ExecutionBackend,
     NotStarted,
     Outcome,
     Reported,
@@ -97,10 +97,10 @@ class Session:
     """Create with ``engine.session()``; ``run()`` checks a snippet, then executes it.
 
     A session depends on the seam of ``engine.execution``, not on where code runs: it is
-    given a checker, the tools, the limits and a ``Backend`` that starts its runner."""
+    given a checker, the tools, the limits and an ``ExecutionBackend`` that starts its runner."""
 
     def __init__(self, *, check: Checker, registry: ToolRegistry, limits: Limits,
-                 backend: Backend, permissions: ToolPermissions | None = None,
+                 backend: ExecutionBackend, permissions: ToolPermissions | None = None,
                  policy_digest: str = "") -> None:
         self._check = check
         self._policy_digest = policy_digest

@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from engine.agent.model import BackendName
 from engine.errors import EngineError
 from engine.pipeline import Isolation
 from engine.policy.model import Policy
@@ -48,10 +49,6 @@ START_SECONDS = 120.0
 
 class WorkerLostError(EngineError):
     """The worker process that held a session died; the session's state is gone."""
-
-
-#: Which model server an agent job talks to (``engine.agent``'s two backends).
-Backend = Literal["ollama", "openai"]
 
 
 class AgentOutcome(BaseModel):
@@ -81,7 +78,7 @@ def worker_count(workers: Workers) -> int:
     return workers
 
 
-class Channel:
+class WorkerLink:
     """The host's end of one worker (a process, or a Ray actor): ``request`` sends one
     request to its ``EngineHost`` and returns the answer, or raises ``WorkerLostError``."""
 
@@ -109,7 +106,7 @@ class Channel:
         raise NotImplementedError
 
 
-class _Worker(Channel):
+class _Worker(WorkerLink):
     """One worker process and the connection to it. Requests are tagged and answered as
     they finish, so a worker serves many sessions at once (its engine has two check workers
     and a sandboxed child per session; its threads mostly wait on them).
@@ -239,8 +236,8 @@ class PooledSession:
     """A session held by one worker of a pool; ``run``, ``check``, ``interrupt`` and
     ``arun`` as on ``Session``."""
 
-    def __init__(self, channel: Channel, key: int, release: Callable[[Channel], None]) -> None:
-        self._channel = channel
+    def __init__(self, link: WorkerLink, key: int, release: Callable[[WorkerLink], None]) -> None:
+        self._link = link
         self._key = key
         self._release = release
         self._interrupts = 0
@@ -249,7 +246,7 @@ class PooledSession:
     @property
     def worker_pid(self) -> int | None:
         """The pid of the worker process that holds this session (None for a Ray actor)."""
-        return self._channel.pid
+        return self._link.pid
 
     def run(self, source: str, *, token: int | None = None) -> RunResult:
         """As ``Session.run``; ``token`` names the run for ``interrupt(token)``."""
@@ -258,13 +255,13 @@ class PooledSession:
         # The worker's session counts only this session's interrupts: one sent after this
         # call stops this run, even if the worker serves it first.
         return RunResult.model_validate_json(
-            self._channel.request("run", self._key, source, self._interrupts, token))
+            self._link.request("run", self._key, source, self._interrupts, token))
 
     def check(self, source: str) -> CheckReport:
         """Check ``source`` with the names this session holds; nothing runs."""
         if self.closed:
             raise RuntimeError("this session is closed")
-        return CheckReport.model_validate_json(self._channel.request("check", self._key,
+        return CheckReport.model_validate_json(self._link.request("check", self._key,
                                                                      source))
 
     def interrupt(self, token: int | None = None) -> None:
@@ -273,7 +270,7 @@ class PooledSession:
         if not self.closed:
             if token is None:
                 self._interrupts += 1
-            self._channel.notify("interrupt", self._key, token)
+            self._link.notify("interrupt", self._key, token)
 
     async def arun(self, source: str) -> RunResult:
         """``run`` for asyncio code; cancelling the await interrupts the snippet."""
@@ -284,11 +281,11 @@ class PooledSession:
             return
         self.closed = True
         try:
-            self._channel.request("close", self._key)
+            self._link.request("close", self._key)
         except (WorkerLostError, EngineError):
             pass
         finally:
-            self._release(self._channel)
+            self._release(self._link)
 
     def __enter__(self) -> PooledSession:
         return self
@@ -310,56 +307,56 @@ class Pool:
         self._lock = threading.Lock()
         self._keys = itertools.count(1)
         self._closed = False
-        self._channels: list[Channel] = []
+        self._links: list[WorkerLink] = []
 
     @property
     def open_sessions(self) -> int:
         """Sessions pinned to the pool's workers now (opened and not yet closed)."""
         with self._lock:
-            return sum(channel.sessions for channel in self._channels)
+            return sum(link.sessions for link in self._links)
 
-    def _new_channel(self) -> Channel:
+    def _new_link(self) -> WorkerLink:
         """A worker being started (``start`` waits for it)."""
         raise NotImplementedError
 
     def _start_all(self, size: int) -> None:
         self.size = size
         try:
-            self._channels = [self._new_channel() for _ in range(size)]
-            for channel in self._channels:  # they start side by side
-                channel.start(self.start_timeout)
+            self._links = [self._new_link() for _ in range(size)]
+            for link in self._links:  # they start side by side
+                link.start(self.start_timeout)
         except BaseException:
             self.close()
             raise
 
-    def _pick(self) -> Channel:
+    def _pick(self) -> WorkerLink:
         with self._lock:
             if self._closed:
                 raise RuntimeError("this pool is closed")
-            for index, channel in enumerate(self._channels):
-                if channel.lost:  # a new worker takes a dead one's place
-                    channel.close()
-                    fresh = self._new_channel()
+            for index, link in enumerate(self._links):
+                if link.lost:  # a new worker takes a dead one's place
+                    link.close()
+                    fresh = self._new_link()
                     fresh.start(self.start_timeout)
-                    self._channels[index] = fresh
-            chosen = min(self._channels, key=lambda c: c.sessions)
+                    self._links[index] = fresh
+            chosen = min(self._links, key=lambda c: c.sessions)
             chosen.sessions += 1
             return chosen
 
-    def _release(self, channel: Channel) -> None:
+    def _release(self, link: WorkerLink) -> None:
         with self._lock:
-            channel.sessions -= 1
+            link.sessions -= 1
 
     def session(self) -> PooledSession:
         """A new session on the worker with the fewest sessions."""
-        channel = self._pick()
+        link = self._pick()
         key = next(self._keys)
         try:
-            channel.request("open", key)
+            link.request("open", key)
         except BaseException:
-            self._release(channel)
+            self._release(link)
             raise
-        return PooledSession(channel, key, self._release)
+        return PooledSession(link, key, self._release)
 
     def run(self, source: str) -> RunResult:
         """Check and run one snippet in a fresh session."""
@@ -367,21 +364,21 @@ class Pool:
             return session.run(source)
 
     def agent(self, task: str, *, model: str, max_turns: int = 10, host: str | None = None,
-              backend: Backend = "ollama") -> AgentOutcome:
+              backend: BackendName = "ollama") -> AgentOutcome:
         """Solve ``task`` with a CodeAct agent on a local model, in one worker."""
-        channel = self._pick()
+        link = self._pick()
         try:
             return AgentOutcome.model_validate_json(
-                channel.request("agent", task, model, max_turns, host, backend))
+                link.request("agent", task, model, max_turns, host, backend))
         finally:
-            self._release(channel)
+            self._release(link)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            channels, self._channels = self._channels, []
-        for channel in channels:
-            channel.close()
+            links, self._links = self._links, []
+        for link in links:
+            link.close()
 
     def __enter__(self) -> Pool:
         return self
@@ -409,7 +406,7 @@ class EnginePool(Pool):
         self.answer_seconds = answer_seconds or default_answer_seconds(self.policy)
         self._start_all(worker_count(workers))
 
-    def _new_channel(self) -> _Worker:
+    def _new_link(self) -> _Worker:
         return _Worker(self.tools, self.policy, self.isolation, self.check_types,
                        self.check_workers, self.answer_seconds)
 
@@ -472,7 +469,7 @@ class EngineHost:
             session.close()
 
     def agent(self, task: str, model: str, max_turns: int, host: str | None,
-              backend: Backend = "ollama") -> str:
+              backend: BackendName = "ollama") -> str:
         from engine.agent import CodeActAgent, ModelError
         from engine.agent.backends import connect
 
@@ -535,5 +532,14 @@ def serve(fd: int) -> None:
         host.shutdown()
 
 
-__all__ = ["AgentOutcome", "Channel", "EngineHost", "EnginePool", "Pool", "PooledSession",
-           "WorkerLostError", "serve", "worker_count"]
+__all__ = [
+    "AgentOutcome",
+    "EngineHost",
+    "EnginePool",
+    "Pool",
+    "PooledSession",
+    "WorkerLink",
+    "WorkerLostError",
+    "serve",
+    "worker_count",
+]

@@ -78,10 +78,10 @@ def test_a_send_that_fails_loses_the_worker_without_a_deadlock(pool: EnginePool)
     marking it lost takes the lock the send holds (found hanging in this suite)."""
     session = pool.session()
     assert session.run("x = 1").ok
-    channel = session._channel
-    assert isinstance(channel, _Worker)
+    link = session._link
+    assert isinstance(link, _Worker)
     os.kill(session.worker_pid or 0, signal.SIGKILL)
-    channel.conn.close()  # the next send fails at once, inside the send lock
+    link.conn.close()  # the next send fails at once, inside the send lock
     outcome: list[BaseException] = []
     thread = threading.Thread(target=lambda: _capture(outcome, session.run, "final_answer(x)"),
                               daemon=True)

@@ -1,5 +1,5 @@
-"""The execution seam: a Session depends on a Backend and its Runners, not on the Engine or
-on where code runs; what a process's death means is decoded by the backend."""
+"""The execution seam: a Session depends on an ExecutionBackend and its Runners, not on the
+Engine or on where code runs; what a process's death means is decoded by the backend."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import Stage
-from engine.parse import ParsedSnippet, parse
+from engine.parsing import ParsedSnippet, parse
 
 SYNTAX_ERRORS = [
     ("for u in users\n    print(u)\n", 1, 15, "expected ':'"),

@@ -52,7 +52,7 @@ def test_a_killed_actor_loses_its_sessions_and_the_rest_finish(pool: RayPool) ->
     doomed, kept = pool.session(), pool.session()
     try:
         assert doomed.run("x = 1").ok and kept.run("x = 2").ok
-        ray.kill(doomed._channel.handle, no_restart=True)  # type: ignore[attr-defined]
+        ray.kill(doomed._link.handle, no_restart=True)  # type: ignore[attr-defined]
         with pytest.raises(WorkerLostError, match="Ray actor"):
             doomed.run("final_answer(x)")
         assert kept.run("final_answer(x)").value == 2  # on the other actor

@@ -10,7 +10,7 @@ import pytest
 
 from engine import Engine, load_tools
 from engine.catalog import ToolCatalog
-from engine.parse import ParsedSnippet, parse
+from engine.parsing import ParsedSnippet, parse
 from engine.policy.check import RULES, RuleContractError, _Dispatch, _hooks
 from engine.policy.model import Policy
 from engine.policy.rules import Findings, PolicyContext, Rule, RuleRun

@@ -2,23 +2,66 @@
 
 Models are reached through the neutral ``Model`` seam: ``OllamaModel`` for Ollama,
 ``OpenAIModel`` for OpenAI-compatible servers (llama.cpp's ``llama-server``, vLLM, LM Studio).
+
+Names are imported on first use, as in ``engine``: the pool's workers and ``codeact batch``
+need the seam's small types (``BackendName``), not the HTTP clients behind the backends.
 """
 
-from engine.agent.example import ExampleError, ExampleTurn, generated_example
-from engine.agent.json_agent import JsonToolAgent
-from engine.agent.loop import AgentAnswer, CodeActAgent, Hooks
-from engine.agent.model import (
-    Model,
-    ModelError,
-    ModelReply,
-    Timings,
-    ToolCallRequest,
-    ToolDefinition,
-    Usage,
-)
-from engine.agent.ollama_backend import OllamaModel
-from engine.agent.openai_backend import OpenAIModel
+from __future__ import annotations
 
-__all__ = ["AgentAnswer", "CodeActAgent", "ExampleError", "ExampleTurn", "Hooks",
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.agent.example import ExampleError, ExampleTurn, generated_example
+    from engine.agent.json_agent import JsonToolAgent
+    from engine.agent.loop import AgentAnswer, CodeActAgent, Hooks
+    from engine.agent.model import (
+        BackendName,
+        Model,
+        ModelError,
+        ModelReply,
+        Timings,
+        TokenUsage,
+        ToolCallRequest,
+        ToolDefinition,
+    )
+    from engine.agent.ollama_backend import OllamaModel
+    from engine.agent.openai_backend import OpenAIModel
+
+_EXPORTS = {
+    "AgentAnswer": "engine.agent.loop",
+    "BackendName": "engine.agent.model",
+    "CodeActAgent": "engine.agent.loop",
+    "ExampleError": "engine.agent.example",
+    "ExampleTurn": "engine.agent.example",
+    "Hooks": "engine.agent.loop",
+    "JsonToolAgent": "engine.agent.json_agent",
+    "Model": "engine.agent.model",
+    "ModelError": "engine.agent.model",
+    "ModelReply": "engine.agent.model",
+    "OllamaModel": "engine.agent.ollama_backend",
+    "OpenAIModel": "engine.agent.openai_backend",
+    "Timings": "engine.agent.model",
+    "TokenUsage": "engine.agent.model",
+    "ToolCallRequest": "engine.agent.model",
+    "ToolDefinition": "engine.agent.model",
+    "generated_example": "engine.agent.example",
+}
+
+__all__ = ["AgentAnswer", "BackendName", "CodeActAgent", "ExampleError", "ExampleTurn", "Hooks",
            "JsonToolAgent", "Model", "ModelError", "ModelReply", "OllamaModel", "OpenAIModel",
-           "Timings", "ToolCallRequest", "ToolDefinition", "Usage", "generated_example"]
+           "Timings", "TokenUsage", "ToolCallRequest", "ToolDefinition", "generated_example"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.agent' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

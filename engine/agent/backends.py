@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from engine.agent.model import Model
+from engine.agent.model import BackendName, Model
 from engine.agent.ollama_backend import OllamaModel
 from engine.agent.openai_backend import OpenAIModel
 
-BackendName = Literal["ollama", "openai"]
-
-BACKENDS: dict[str, type[OllamaModel] | type[OpenAIModel]] = {
+BACKENDS: dict[BackendName, type[OllamaModel] | type[OpenAIModel]] = {
     "ollama": OllamaModel, "openai": OpenAIModel}
 
 

@@ -19,6 +19,10 @@ from typing import Any, Literal, Protocol
 
 from engine.errors import EngineError
 
+#: The kinds of model server the engine can talk to (``engine.agent.backends`` maps each
+#: to its class).
+BackendName = Literal["ollama", "openai"]
+
 ModelErrorKind = Literal["unreachable", "model-not-found", "timeout", "bad-response"]
 
 Message = Mapping[str, Any]
@@ -41,7 +45,7 @@ class Timings:
 
 
 @dataclass(frozen=True)
-class Usage:
+class TokenUsage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     timings: Timings | None = None
@@ -76,7 +80,7 @@ class ModelReply:
 
     content: str
     tool_calls: tuple[ToolCallRequest, ...] = ()
-    usage: Usage = field(default_factory=Usage)
+    usage: TokenUsage = field(default_factory=TokenUsage)
     done_reason: str | None = None
 
 

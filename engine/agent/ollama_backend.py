@@ -23,9 +23,9 @@ from engine.agent.model import (
     ModelError,
     ModelReply,
     Timings,
+    TokenUsage,
     ToolCallRequest,
     ToolDefinition,
-    Usage,
 )
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -132,7 +132,7 @@ class OllamaModel:
         timings = Timings(total_ms=_ms(final.total_duration), load_ms=_ms(final.load_duration),
                           prompt_eval_ms=_ms(final.prompt_eval_duration),
                           eval_ms=_ms(final.eval_duration))
-        usage = Usage(prompt_tokens=final.prompt_eval_count or 0,
+        usage = TokenUsage(prompt_tokens=final.prompt_eval_count or 0,
                       completion_tokens=final.eval_count or 0, timings=timings)
         return ModelReply(content=content, tool_calls=calls, usage=usage,
                           done_reason=final.done_reason)

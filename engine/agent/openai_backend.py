@@ -18,9 +18,9 @@ from engine.agent.model import (
     Message,
     ModelError,
     ModelReply,
+    TokenUsage,
     ToolCallRequest,
     ToolDefinition,
-    Usage,
 )
 
 if TYPE_CHECKING:
@@ -182,10 +182,10 @@ def _call(call_id: str, name: str, arguments: str | None) -> ToolCallRequest:
     return ToolCallRequest(call_id, name, parsed)
 
 
-def _usage(usage: Any) -> Usage:
+def _usage(usage: Any) -> TokenUsage:
     if usage is None:
-        return Usage()
-    return Usage(prompt_tokens=usage.prompt_tokens or 0,
+        return TokenUsage()
+    return TokenUsage(prompt_tokens=usage.prompt_tokens or 0,
                  completion_tokens=usage.completion_tokens or 0)
 
 

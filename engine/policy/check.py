@@ -10,7 +10,7 @@ import libcst as cst
 
 from engine import codes
 from engine.diagnostics import Diagnostic
-from engine.parse import ParsedSnippet
+from engine.parsing import ParsedSnippet
 from engine.policy.classes import ClassRule
 from engine.policy.model import Policy
 from engine.policy.receivers import ReceiverRule

@@ -26,7 +26,7 @@ from libcst.metadata import (
 from engine import codes
 from engine.catalog import ToolCatalog
 from engine.diagnostics import Diagnostic, line_of
-from engine.parse import ParsedSnippet
+from engine.parsing import ParsedSnippet
 from engine.policy import literals, modules
 from engine.policy.hints import denied_attribute_hint, unavailable_hint
 from engine.policy.model import Policy

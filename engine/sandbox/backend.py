@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from engine.execution import Executed, Outcome, ToolHandler
 from engine.policy.model import Limits
-from engine.sandbox.broker import Execution, SandboxProcess, ToolBroker
+from engine.sandbox.broker import Execution, SandboxProcess
 from engine.sandbox.zygote import Zygote
 
 _KILLED_FOR = {"timeout": Outcome.TIMEOUT, "cpu": Outcome.CPU, "protocol": Outcome.PROTOCOL,
@@ -33,7 +33,6 @@ class LocalRunner:
 
     def execute(self, source: str, tools: ToolHandler, snippet_id: int, *,
                 stopped: Callable[[], bool] | None = None) -> Executed:
-        assert isinstance(tools, ToolBroker)
         return _neutral(self._process.execute(source, tools, snippet_id, stopped=stopped))
 
     def interrupt(self) -> None:

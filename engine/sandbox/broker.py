@@ -28,7 +28,7 @@ from pydantic import (
 from pydantic_core import from_json, to_json
 
 from engine.errors import SandboxUnavailableError, ToolArgumentError, ToolResultError
-from engine.execution import NotStarted, Reported
+from engine.execution import NotStarted, Reported, ToolHandler
 from engine.policy.model import Limits
 from engine.policy.permissions import ToolPermissions
 from engine.results import ToolCall, ToolCallStatus
@@ -546,7 +546,7 @@ class SandboxProcess:
         with contextlib.suppress(ProcessLookupError, OSError):
             signal.pidfd_send_signal(self._pidfd, signum)
 
-    def execute(self, source: str, broker: ToolBroker, snippet_id: int, *,
+    def execute(self, source: str, broker: ToolHandler, snippet_id: int, *,
                 stopped: Callable[[], bool] | None = None) -> Execution:
         """Run one snippet to its end. Whatever happens, no child is left running
         unsupervised: an unexpected error kills it before it propagates.
@@ -574,7 +574,7 @@ class SandboxProcess:
             execution.exit_status = self._exit_status()
         return execution
 
-    def _execute(self, source: str, broker: ToolBroker, snippet_id: int) -> Execution:
+    def _execute(self, source: str, broker: ToolHandler, snippet_id: int) -> Execution:
         started = time.monotonic()
         deadline = started + self.limits.timeout_seconds
         broker.deadline = deadline

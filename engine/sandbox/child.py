@@ -126,7 +126,7 @@ class Output:
         return text
 
 
-class Channel:
+class ToolChannel:
     """The child's end of the broker: sends tool calls, waits for their results."""
 
     def __init__(self, in_fd: int, out_fd: int, max_result: int, max_argument: int,
@@ -188,7 +188,7 @@ class Channel:
 _KINDS = {kind.name: kind for kind in inspect._ParameterKind}
 
 
-def make_proxy(spec: ToolSpec, returns: Any, channel: Channel) -> Callable[..., Any]:
+def make_proxy(spec: ToolSpec, returns: Any, channel: ToolChannel) -> Callable[..., Any]:
     """A function with the tool's name, docstring and parameter shape that brokers the call."""
     signature = inspect.Signature([
         inspect.Parameter(p.name, _KINDS[p.kind],
@@ -371,7 +371,7 @@ class ChildTemplate:
                 raise ImportError(f"module {'.'.join(parts[:i])!r} is not allowed here")
         return self.views[name] if fromlist else self.views[parts[0]]
 
-    def namespace(self, channel: Channel) -> dict[str, Any]:
+    def namespace(self, channel: ToolChannel) -> dict[str, Any]:
         def final_answer(value: Any) -> NoReturn:
             """Finish the task with ``value`` as the answer."""
             raise _FinalAnswer(value)
@@ -393,7 +393,7 @@ class ChildTemplate:
 class Executor:
     """Runs snippets in one namespace; a snippet that fails leaves the bindings as they were."""
 
-    def __init__(self, sandbox: ChildTemplate, channel: Channel) -> None:
+    def __init__(self, sandbox: ChildTemplate, channel: ToolChannel) -> None:
         limits = sandbox.limits
         self.limits = limits
         self.guard_writes = sandbox.spec.guard_writes
@@ -661,7 +661,7 @@ def _exception_error(exc: BaseException, source: str) -> dict[str, Any]:
 def prepare(sandbox: ChildTemplate, in_fd: int, out_fd: int) -> Executor:
     """The executor every child starts with (built in the zygote, copied by fork)."""
     limits = sandbox.limits
-    channel = Channel(in_fd, out_fd, limits.max_tool_result_bytes,
+    channel = ToolChannel(in_fd, out_fd, limits.max_tool_result_bytes,
                       limits.max_tool_argument_bytes, limits.max_tool_calls)
     return Executor(sandbox, channel)
 

@@ -51,7 +51,7 @@ from mypy.types import instance_cache
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
-from engine.parse import ParsedSnippet
+from engine.parsing import ParsedSnippet
 from engine.policy.special_methods import is_dunder
 from engine.typecheck.context import (
     CONTEXT_MODULE,

@@ -92,7 +92,7 @@ def test_a_forged_deep_call_is_answered_not_raised(bare: Engine) -> None:
 g = add.__globals__
 W, K = g["write_frame"], g["Kind"]
 chan = [c.cell_contents for c in add.__closure__
-        if c.cell_contents.__class__.__name__ == "Channel"][0]
+        if c.cell_contents.__class__.__name__ == "ToolChannel"][0]
 replies = []
 for n in (900, 600, 300):
     W(4, K.TOOL_CALL, b'{"call":1,"tool":"echo","args":[' + b"[" * n + b"]" * n
