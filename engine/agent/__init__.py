@@ -9,8 +9,9 @@ need the seam's small types (``BackendName``), not the HTTP clients behind the b
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from engine.agent.example import ExampleError, ExampleTurn, generated_example
@@ -54,14 +55,4 @@ __all__ = ["AgentAnswer", "BackendName", "CodeActAgent", "ExampleError", "Exampl
            "Timings", "TokenUsage", "ToolCallRequest", "ToolDefinition", "generated_example"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'engine.agent' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
