@@ -64,7 +64,10 @@ class StaticChecker:
             # mypy is imported only when first needed: it is large.
             from engine.typecheck.checker import TypeChecker
 
-            self._types = TypeChecker(self.spec.stubs)
+            # Third-party stubs (pandas-stubs, numpy) take seconds to load: at start, not at
+            # the first snippet that imports them. Standard modules load in milliseconds.
+            self._types = TypeChecker(self.spec.stubs,
+                                      sorted(self.spec.policy.third_party_modules))
         return self._types
 
     def warm(self) -> None:

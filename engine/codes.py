@@ -15,7 +15,7 @@ from engine.diagnostics import Diagnostic, Severity, Stage, line_of
 #: (``tests/test_catalog.py`` keeps the two in step).
 CodeName = Literal[
     "S001", "P100", "P101", "P102", "P103", "P104", "P110", "P111", "P112", "P113", "P120",
-    "P121", "P122", "P123", "P124", "P130", "P131", "P132", "P133", "P134", "P135", "P136",
+    "P121", "P122", "P123", "P124", "P125", "P130", "P131", "P132", "P133", "P134", "P135", "P136",
     "P137", "P140", "P141", "P160", "P161", "P150", "P151", "P152", "P190", "P153", "T101",
     "T102", "T103", "T104", "T105", "T106", "T107", "T108", "T109", "T110", "T111", "T112",
     "T113", "T114", "T115", "T116", "T117", "T118", "T119", "T120", "T130", "T190", "T197",
@@ -34,6 +34,8 @@ class Code:
     explanation: str
     hint: str | None = None
     example: str | None = None
+    #: the bundled policy the example is refused under
+    example_policy: str = "default"
     #: a snippet's own process may report it (the parent gives every other runtime code)
     reportable: bool = False
 
@@ -136,7 +138,10 @@ _CATALOG: tuple[Code, ...] = (
         "P121", "attribute-denied", Stage.POLICY,
         "Access to an interpreter-internal attribute",
         "Frame, code, generator, coroutine and traceback internals (`gi_frame`, `f_globals`, "
-        "`tb_frame`, `cr_frame`, `mro`, ...) are on the policy's `attributes.deny` list.",
+        "`tb_frame`, `cr_frame`, `mro`, ...) are on the policy's `attributes.deny` list, with "
+        "whatever else a policy denies by name (the data policy: pandas' and numpy's file "
+        "readers and writers, `eval`, `query`). A dispatching method that names a denied one "
+        "in a string (`df.agg('to_pickle')`) is refused the same way.",
         hint='Frame, code and generator internals are out of reach; use the values directly.',
         example="g = (x for x in []); g.gi_frame",
     ),
@@ -167,6 +172,17 @@ _CATALOG: tuple[Code, ...] = (
         "`for` loops, comprehensions or `with ... as`.",
         hint="Keep the value in a variable or a dict of your own instead.",
         example="import json\njson.JSONDecoder.decode = print",
+    ),
+    Code(
+        "P125", "destination-argument", Stage.POLICY,
+        "A return-only method given a destination",
+        "Methods on the policy's `attributes.return_only` list (the data policy: pandas' "
+        "`to_csv`, `to_json`, `to_string`, ...) return their text when called without a "
+        "destination and write to a file when given one. They are allowed only without "
+        "positional arguments and without a `path_or_buf`, `buf` or `path` keyword.",
+        hint="Call it with keyword options only and use the text it returns.",
+        example="import pandas as pd; pd.DataFrame().to_csv('out.csv')",
+        example_policy="data",
     ),
     Code(
         "P130", "syntax-not-allowed", Stage.POLICY,

@@ -46,14 +46,20 @@ EXAMPLES = [entry for entry in CATALOG.values() if entry.example is not None]
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    with Engine(load_tools("examples.toolsets.users"), "default") as eng:
-        yield eng
+def engines() -> Iterator[dict[str, Engine]]:
+    made: dict[str, Engine] = {}
+    yield made
+    for eng in made.values():
+        eng.close()
 
 
 @pytest.mark.parametrize("entry", EXAMPLES, ids=[e.code for e in EXAMPLES])
-def test_each_example_emits_its_code(engine: Engine, entry: codes.Code) -> None:
+def test_each_example_emits_its_code(engines: dict[str, Engine], entry: codes.Code) -> None:
     assert entry.example is not None
+    if entry.example_policy not in engines:
+        engines[entry.example_policy] = Engine(load_tools("examples.toolsets.users"),
+                                               entry.example_policy)
+    engine = engines[entry.example_policy]
     if entry.stage is Stage.RUNTIME:
         found = engine.run(entry.example).diagnostics
     else:

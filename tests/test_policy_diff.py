@@ -296,7 +296,8 @@ def test_only_labels_differ_exactly_when_the_digests_agree() -> None:
 def test_sections_are_the_models_in_its_order() -> None:
     assert SECTIONS[0] == "labels"
     assert SECTIONS[1:] == tuple(
-        name for name in Policy.model_fields if name not in {"name", "description", "source"})
+        name for name in Policy.model_fields
+        if name not in {"name", "description", "prompt", "source"})
 
 
 def test_text_marks_widening_lines(default: Policy, strict: Policy) -> None:

@@ -12,6 +12,7 @@ from engine import codes
 from engine.diagnostics import Diagnostic
 from engine.parsing import ParsedSnippet
 from engine.policy.classes import ClassRule
+from engine.policy.method_calls import MethodCallRule
 from engine.policy.model import Policy
 from engine.policy.receivers import ReceiverRule
 from engine.policy.rules import (
@@ -32,7 +33,7 @@ from engine.policy.tool_calls import ToolArgumentRule
 #: Every policy rule, in the order their ``finish`` runs (a rule may read an earlier one's).
 RULES: tuple[type[Rule], ...] = (
     SizeRule, IdentifierRule, ImportRule, AttributeRule, SyntaxRule, FormatRule,
-    ToolArgumentRule, ClassRule, ReceiverRule,
+    ToolArgumentRule, MethodCallRule, ClassRule, ReceiverRule,
 )
 
 

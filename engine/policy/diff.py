@@ -24,7 +24,7 @@ from engine.policy.model import ArgumentRule, Policy
 
 DIFF_SCHEMA_ID: Final = "codeact.policy-diff/v1"
 
-#: ``labels`` (name and description) first, then the rule sections in the model's order.
+#: ``labels`` (name, description, prompt) first, then the rule sections in the model's order.
 Section = Literal[
     "labels", "imports", "builtins", "attributes", "syntax", "limits", "sandbox", "tools",
 ]
@@ -127,6 +127,10 @@ def _label_changes(old: Policy, new: Policy) -> Iterator[PolicyChange]:
         yield PolicyChange(section="labels", key="description", kind="changed",
                            old=old.description, new=new.description, widens=False,
                            summary="changes the description")
+    if old.prompt != new.prompt:
+        yield PolicyChange(section="labels", key="prompt", kind="changed",
+                           old=list(old.prompt), new=list(new.prompt), widens=False,
+                           summary="changes the sentences added to the model's prompt")
 
 
 def _field_changes(section: Section, key: str, old: Any, new: Any) -> list[PolicyChange]:
@@ -168,6 +172,9 @@ _LISTS: dict[str, _ListWording] = {
         "denies the attribute `{}`", "no longer denies the attribute `{}`", adding_widens=False),
     "attributes.allow_private_names": _ListWording(
         "allows the private attribute `{}`", "no longer allows the private attribute `{}`"),
+    "attributes.return_only": _ListWording(
+        "allows `{}` only without a destination", "allows `{}` with a destination",
+        adding_widens=False),
     "syntax.forbid": _ListWording("forbids `{}`", "no longer forbids `{}`", adding_widens=False),
     "tools.allow": _ListWording("permits tool pattern `{}`",
                                 "no longer permits tool pattern `{}`"),

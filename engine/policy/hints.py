@@ -119,7 +119,25 @@ _DENIED_INSTEAD: dict[str, str] = {
     "redirect_stdout": "return or collect the text instead of capturing printed output",
     "redirect_stderr": "return or collect the text instead of capturing printed output",
     "chdir": "there is no file system to change directory in",
+    "eval": "filter and compute with Python expressions: `df[df.age > 30]`, "
+            "`df['total'] = df.price * df.qty`",
+    "query": "select rows with a boolean mask: `df[(df.age > 30) & (df.city == 'Pune')]`",
+    "ctypes": "raw memory is out of reach; use the array's values (`a.tolist()`)",
 }
+_NO_FILES = ("there are no files here: get the data from the tools and build the frame with "
+             "`pd.DataFrame([r.model_dump() for r in results])`")
+_NO_WRITES = ("there are no files here: answer with the data, `final_answer(df.to_dict('records'))`"
+              ", or print a summary")
+for _name in ("read_csv", "read_table", "read_fwf", "read_json", "read_html", "read_xml",
+              "read_excel", "read_parquet", "read_feather", "read_orc", "read_pickle",
+              "read_hdf", "read_sql", "read_sql_query", "read_sql_table", "read_stata",
+              "read_sas", "read_spss", "read_clipboard", "ExcelFile", "HDFStore", "load",
+              "loadtxt", "genfromtxt", "fromfile", "fromregex", "memmap", "DataSource"):
+    _DENIED_INSTEAD[_name] = _NO_FILES
+for _name in ("to_pickle", "to_parquet", "to_feather", "to_orc", "to_hdf", "to_sql",
+              "to_excel", "to_stata", "to_clipboard", "to_xml", "ExcelWriter", "save", "savez",
+              "savez_compressed", "savetxt", "tofile", "dump"):
+    _DENIED_INSTEAD[_name] = _NO_WRITES
 
 
 def denied_attribute_hint(name: str) -> str:

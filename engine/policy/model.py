@@ -12,6 +12,7 @@ import fnmatch
 import hashlib
 import json
 import math
+import sys
 import tomllib
 from collections.abc import Iterable, Mapping
 from functools import cached_property, lru_cache
@@ -62,6 +63,12 @@ class Attributes(BaseModel):
         default=(),
         description="Single-underscore attribute names allowed although `allow_private` is "
         "off (public APIs spelled with an underscore, such as namedtuple's `_replace`).",
+    )
+    return_only: tuple[str, ...] = Field(
+        default=(),
+        description="Methods that return their result when called without a destination and "
+        "write to one when given it (pandas' `to_csv`, `to_json`): allowed only without "
+        "positional arguments or a `path_or_buf`/`buf`/`path` keyword (P125).",
     )
 
 
@@ -271,6 +278,8 @@ class Policy(BaseModel):
     limits: Limits = Limits()
     sandbox: SandboxRules = SandboxRules()
     tools: Tools = Tools()
+    #: Sentences for the model's system prompt, after the rules derived from the policy.
+    prompt: tuple[str, ...] = ()
     source: str = Field(default="<inline>", exclude=True)
 
     @classmethod
@@ -289,9 +298,10 @@ class Policy(BaseModel):
     def digest(self) -> str:
         """``sha256:<hex>`` of what the policy enforces: the same rules give the same digest
         whatever the file layout or ``extends`` chain. The name and description are labels,
-        not rules, and are left out."""
+        not rules, and are left out (the prompt's sentences too)."""
         rules = _canonical(self.model_dump(mode="json",
-                                           exclude={"name", "description", "source"}))
+                                           exclude={"name", "description", "prompt",
+                                                    "source"}))
         text = json.dumps(rules, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -339,6 +349,12 @@ class Policy(BaseModel):
     @cached_property
     def allowed_modules(self) -> frozenset[str]:
         return frozenset(self.imports.allow)
+
+    @cached_property
+    def third_party_modules(self) -> frozenset[str]:
+        """Allowed modules outside the standard library (numpy, pandas)."""
+        return frozenset(m for m in self.allowed_modules
+                         if m.split(".")[0] not in sys.stdlib_module_names)
 
     @cached_property
     def allowed_builtins(self) -> frozenset[str]:

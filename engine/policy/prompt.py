@@ -56,6 +56,7 @@ def prompt_rules(policy: Policy) -> list[str]:
         f"{limits.max_output_bytes // 1024} KB; aggregate in code and print only what you need."
     )
     rules.extend(tool_limit_rules(policy))
+    rules.extend(policy.prompt)
     rules.append("Variables you define stay available to your next snippets.")
     rules.append("When you have the answer, call final_answer(value).")
     return rules

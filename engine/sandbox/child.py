@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 from pydantic import BaseModel, TypeAdapter
@@ -303,10 +303,35 @@ def _module_view(
     return view
 
 
-#: Modules the standard library's C code imports on first use from the caller's frame, where
-#: `import` is the snippet's restricted one (`date.strftime` imports `time`, `strptime` imports
-#: `_strptime`). They are handed out as they are; the policy still refuses them in snippets.
-_RUNTIME_SUPPORT = ("time", "_strptime")
+#: Modules C code imports on first use from the caller's frame, where `import` is the
+#: snippet's restricted one (`date.strftime` imports `time`, `strptime` imports `_strptime`,
+#: printing an ndarray imports `numpy._core.arrayprint`). They are handed out as they are;
+#: the policy still refuses them in snippets. Keyed by the allowed package they serve.
+RUNTIME_SUPPORT: dict[str, tuple[str, ...]] = {
+    "": ("time", "_strptime"),
+    "numpy": (
+        "numpy._core._dtype", "numpy._core._exceptions", "numpy._core._internal",
+        "numpy._core._methods", "numpy._core._multiarray_umath", "numpy._core._ufunc_config",
+        "numpy._core.arrayprint", "numpy._core.multiarray", "numpy._core.numeric",
+        "numpy._core.printoptions", "numpy._globals", "numpy.dtypes", "numpy.exceptions",
+    ),
+}
+
+#: What allowed packages import on first use, which a sealed child cannot do (it opens no
+#: files): imported in the zygote of a policy that allows the package, so that the default
+#: zygote stays lean. Found by running tests/data/workload.py in a plain process and listing
+#: the modules it added to sys.modules.
+LAZY_IMPORTS: dict[str, tuple[str, ...]] = {
+    "pandas": (
+        "pandas.core.methods.to_dict", "pandas.core.reshape.reshape",
+        "pandas.io.formats.csvs", "pandas.io.formats.string",
+    ),
+}
+
+
+def _support_of(allowed: Iterable[str], table: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(m for top in ("", *sorted(allowed)) for m in table.get(top, ()))
+
 
 #: Codecs are imported on first use, which a child cannot do: import the common ones here.
 _CODECS = (
@@ -332,7 +357,9 @@ class ChildTemplate:
         for t in spec.tools:  # build the validators now, not in the child
             TypeAdapter(self.returns[t.name])
         allowed = policy.allowed_modules
-        for module in [*sorted(allowed), *_RUNTIME_SUPPORT, *(f"encodings.{c}" for c in _CODECS)]:
+        self.runtime_support = frozenset(_support_of(allowed, RUNTIME_SUPPORT))
+        for module in [*sorted(allowed), *sorted(self.runtime_support),
+                       *_support_of(allowed, LAZY_IMPORTS), *(f"encodings.{c}" for c in _CODECS)]:
             try:
                 importlib.import_module(module)
             except ImportError as exc:
@@ -363,7 +390,7 @@ class ChildTemplate:
                 fromlist: Any = (), level: int = 0) -> types.ModuleType:
         if level:
             raise ImportError("relative imports are not available")
-        if name in _RUNTIME_SUPPORT and name not in self.views:
+        if name in self.runtime_support and name not in self.views:
             return sys.modules[name]
         parts = name.split(".")
         for i in range(1, len(parts) + 1):
@@ -507,11 +534,37 @@ def _jsonable(value: Any, limit: int) -> Any:
         return text if len(text) <= 1000 else text[:1000] + "…"
 
 
+def _array_data(value: Any) -> Any:
+    """numpy values and pandas frames as JSON data (pydantic's fallback for unknown types):
+    a scalar as its number, an array as nested lists, a frame as its rows, a series as
+    ``{index: value}``. Anything else stays refused."""
+    numpy = sys.modules.get("numpy")
+    pandas = sys.modules.get("pandas")
+    if numpy is not None:
+        if isinstance(value, numpy.generic):
+            return value.item()
+        if isinstance(value, numpy.ndarray):
+            return value.tolist()
+    if pandas is not None:
+        if isinstance(value, (pandas.DataFrame, pandas.Series)):
+            # JSON has no NaN: a missing value is null
+            value = value.astype(object).where(value.notna(), None)
+            return value.to_dict("records") if isinstance(value, pandas.DataFrame) \
+                else value.to_dict()
+        if isinstance(value, pandas.Index):
+            return value.tolist()
+    raise _NotData
+
+
+class _NotData(Exception):
+    """pydantic's fallback met a value that is not data."""
+
+
 def _answer(value: Any, limit: int) -> Any:
     try:
-        data = to_jsonable_python(tag_bytes(value))
+        data = to_jsonable_python(tag_bytes(value), fallback=_array_data)
         size = len(to_json(data))
-    except PydanticSerializationError as exc:
+    except (PydanticSerializationError, _NotData) as exc:
         if "surrogates not allowed" not in str(exc):
             raise _BadAnswer(
                 f"the final answer must be data (str, number, bool, None, lists and dicts of "
@@ -524,7 +577,10 @@ def _answer(value: Any, limit: int) -> Any:
             raise  # the snippet's own code (a generator) failed while its answer was read
         raise _BadAnswer(f"the final answer cannot be turned into JSON: {exc}") from None
     if size > limit:
-        raise _BadAnswer(f"the final answer is {size} bytes of JSON; the limit is {limit}")
+        advice = ("; answer with an aggregate or the first rows (`df.head(20)`)"
+                  if type(value).__module__.split(".")[0] in ("pandas", "numpy") else "")
+        raise _BadAnswer(f"the final answer is {size} bytes of JSON; the limit is {limit}"
+                         + advice)
     _plain_enough(data)
     return data
 

@@ -1,6 +1,7 @@
 """The zygote: a small, fresh, single-threaded process that forks session children quickly.
 
-It is started by ``exec`` (never forked from the host), with an empty environment, and learns
+It is started by ``exec`` (never forked from the host), with an environment of its own (only
+``THREAD_PINS``, nothing of the host's), and learns
 what it needs from a ``SandboxSpec`` on its standard input: nothing the host process holds in
 memory (API keys, clients, open files) is ever in a sandboxed process. It imports what snippets
 may use, builds the seccomp filter once, then serves requests on a ``SOCK_SEQPACKET`` socket:
@@ -35,6 +36,12 @@ _BOOTSTRAP = (
 )
 
 
+#: Numerical libraries size their thread pools from these when they load; a sandboxed child
+#: may not start threads (a BLAS that tries waits forever on a thread that never ran), and a
+#: session is one CPU's worth of work anyway.
+THREAD_PINS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 class UnimportableModuleError(SandboxUnavailableError):
     """The policy allows a module that cannot be imported here (not the sandbox's fault)."""
 
@@ -63,7 +70,7 @@ class Zygote:
         engine_root = str(Path(__file__).resolve().parent.parent.parent)
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOTSTRAP, str(theirs.fileno()), engine_root],
-            pass_fds=[theirs.fileno()], env={}, stdin=subprocess.PIPE,
+            pass_fds=[theirs.fileno()], env=dict(THREAD_PINS), stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True,
         )
         theirs.close()

@@ -172,6 +172,12 @@ def _child(state: tuple[Any, Any, Any], sock: socket.socket, in_fd: int, out_fd:
         # restored by replaying its snippets draws the same numbers again.
         if isinstance(seed, int) and "random" in sys.modules:
             sys.modules["random"].seed(seed)
+        # numpy's global generator does not reseed at fork: without this every session
+        # would draw the zygote's numbers.
+        numpy_random = sys.modules.get("numpy.random")
+        if numpy_random is not None:
+            numpy_random.seed(seed % 2**32 if isinstance(seed, int)
+                              else int.from_bytes(os.urandom(4), "little"))
         plan.apply()
         lock_down(seccomp_filter)
         time.monotonic()  # warm the vDSO clock path before anything depends on it

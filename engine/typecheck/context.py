@@ -17,6 +17,8 @@ from typing import Literal
 TOOLS_MODULE = "_codeact_tools"
 CONTEXT_MODULE = "_codeact_ctx"
 SNIPPET_MODULE = "_codeact_snippet"
+#: Imports the policy's third-party modules once, so that their types are loaded at start.
+PRELOAD_MODULE = "_codeact_preload"
 TOOLS_ALIAS = "_t"
 PRIVATE_PREFIX = "_cx_"
 
