@@ -24,6 +24,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic_core import PydanticSerializationError, from_json, to_json, to_jsonable_python
 
 from engine.policy.modules import builtin_classes, hidden_reason
+from engine.policy.special_methods import is_dunder
 from engine.sandbox.bytes_codec import may_hold_tags, tag_bytes, tag_call, untag_bytes
 from engine.sandbox.factories import VIEW_FACTORIES, guard_enum_factory
 from engine.sandbox.own_classes import is_own_class, register, register_data
@@ -329,6 +330,20 @@ LAZY_IMPORTS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _runtime_view(name: str, denied: frozenset[str]) -> types.ModuleType:
+    """What C code gets when it imports a runtime-support module through the snippet's
+    import: every attribute it may look up (private ones too), but no module (numpy's
+    ``_internal`` holds ``ctypes``) and nothing denied. The import cannot tell C code from a
+    snippet calling ``__import__`` itself, so this is also what such a snippet gets."""
+    real = sys.modules[name]
+    view = types.ModuleType(f"{name} (runtime support)", real.__doc__)
+    for attribute, value in vars(real).items():
+        if is_dunder(attribute) or attribute in denied or isinstance(value, types.ModuleType):
+            continue
+        setattr(view, attribute, value)
+    return view
+
+
 def _support_of(allowed: Iterable[str], table: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(m for top in ("", *sorted(allowed)) for m in table.get(top, ()))
 
@@ -367,6 +382,8 @@ class ChildTemplate:
                     raise
                 raise UnimportableModule(module, str(exc)) from None
         guard_enum_factory()
+        self.runtime_views = {name: _runtime_view(name, policy.denied_attributes)
+                              for name in self.runtime_support}
         self.views: dict[str, types.ModuleType] = {}
         classes = builtin_classes(policy.allowed_builtins)
         for module in sorted(allowed):
@@ -391,7 +408,7 @@ class ChildTemplate:
         if level:
             raise ImportError("relative imports are not available")
         if name in self.runtime_support and name not in self.views:
-            return sys.modules[name]
+            return self.runtime_views[name]
         parts = name.split(".")
         for i in range(1, len(parts) + 1):
             if ".".join(parts[:i]) not in self.views:

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 
 Category = Literal["dunder", "builtins", "frames", "format", "unicode", "imports", "exceptions",
-                   "classes", "broker", "resources", "checker", "integrity", "rlimits", "parent"]
+                   "classes", "broker", "resources", "checker", "integrity", "rlimits", "parent",
+                   "data"]
 PLACEHOLDERS = ("{SECRET_FILE}", "{CANARY_DIR}", "{CANARY_PORT}", "{PARENT_PID}", "{SECRET_ENV}")
 KILL_CODES = frozenset({"R201", "R203", "R207", "R208", "R211"})
 
@@ -28,6 +29,8 @@ class Attack(BaseModel):
     expect_codes: tuple[str, ...] = ()
     sandbox: Literal["error", "killed", "harmless"]
     sandbox_codes: tuple[str, ...] = ()
+    #: the corpus policy it runs under: policy.toml (default) or policy_data.toml (numpy, pandas)
+    policy: Literal["default", "data"] = "default"
     file: str = ""
 
     @model_validator(mode="after")
