@@ -64,7 +64,8 @@ def test_solutions_end_with_final_answer() -> None:
 
 @pytest.fixture(scope="module")
 def engines(registries: dict[str, ToolRegistry]) -> Iterator[dict[str, Engine]]:
-    made = {toolset: Engine(registry, "default") for toolset, registry in registries.items()}
+    made = {f"{toolset}:{policy}": Engine(registries[toolset], policy)
+            for toolset, policy in sorted({(t.toolset, t.policy) for t in TASKS})}
     yield made
     for engine in made.values():
         engine.close()
@@ -75,7 +76,7 @@ def test_solution_reaches_the_reference_answer(task: Task, engines: dict[str, En
     if task.reset is not None:
         task.reset()
     try:
-        result = engines[task.toolset].run(task.solution)
+        result = engines[f"{task.toolset}:{task.policy}"].run(task.solution)
     finally:
         if task.reset is not None:
             task.reset()

@@ -322,3 +322,15 @@ def test_type_variables_and_generic_classes_carry_to_later_snippets() -> None:
         bound = session.check("print(shout(3))")
         assert bound.diagnostics and '"B"' in bound.diagnostics[0].message
         assert "_cx_" not in bound.diagnostics[0].message
+
+
+def test_a_module_first_imported_by_a_snippet_is_type_checked_and_can_be_imported_again() -> None:
+    """mypy once left `statistics` untyped (Any) when the snippet imported it first, and a
+    later snippet's `import statistics` was then a redefinition (T118)."""
+    with Engine([], "default") as engine:
+        session = engine.session()
+        assert session.run("import statistics\nx = statistics.mean([1, 2])").ok
+        again = session.run("import statistics\ny = statistics.mean([3])")
+        assert again.ok, again.diagnostics
+        wrong = session.run("z = statistics.mean('ab')")
+        assert [d.code for d in wrong.errors] and wrong.errors[0].stage.value == "types"

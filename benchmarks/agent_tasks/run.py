@@ -135,9 +135,10 @@ class SuiteRunner:
               keep_transcript: bool = True) -> tuple[RunScore, str | None]:
         """The score of one run and its transcript (JSON lines)."""
         task = self.tasks[task_id]
-        engine = self.engines.get(task.toolset)
+        key = f"{task.toolset}:{task.policy}"
+        engine = self.engines.get(key)
         if engine is None:
-            engine = self.engines[task.toolset] = Engine(load_tools(task.toolset), "default")
+            engine = self.engines[key] = Engine(load_tools(task.toolset), task.policy)
         if task.reset is not None:
             task.reset()
         expected = task.reference()

@@ -22,6 +22,7 @@ class Task:
     solution: str  # a correct CodeAct snippet ending in final_answer(...): the scripted model
     json_calls: tuple[tuple[str, dict[str, Any]], ...] = ()  # a scripted JSON-mode run's calls
     reset: Callable[[], None] | None = None  # restore mutable toolset state before each run
+    policy: str = "default"  # the bundled policy the engine runs it under ("data": pandas)
 
 
 def _number(value: Any) -> float | None:

@@ -2,8 +2,8 @@
 
 Every reference answer is computed from the toolset's own data when it is asked for, never
 typed in, so that changing a toolset's generator changes the expected answers with it. Every
-solution is a CodeAct snippet that the engine checks (default policy, mypy against the stubs)
-and runs; ``tests/test_agent_tasks.py`` proves each one reaches its reference answer.
+solution is a CodeAct snippet that the engine checks (under the task's policy: default, or data
+for the pandas tasks; mypy against the stubs) and runs; ``tests/test_agent_tasks.py`` proves each one reaches its reference answer.
 """
 
 from __future__ import annotations
@@ -141,6 +141,24 @@ def _loop_flights_full() -> int:
 
 def _aggregate_users_top_countries() -> list[str]:
     return _ranked(Counter(u.address.country for u in _all_users() if u.active), 3)
+
+
+def _data_users_active_share_by_city() -> dict[str, float]:
+    cities = sorted({u.address.city for u in _all_users()})
+    return {city: round(statistics.mean(u.active for u in _all_users()
+                                         if u.address.city == city), 3) for city in cities}
+
+
+def _data_users_inactive_per_month() -> dict[str, int]:
+    months = Counter(u.last_login.strftime("%Y-%m") for u in _all_users() if not u.active)
+    return dict(sorted(months.items()))
+
+
+def _data_orders_mean_value_by_status() -> dict[str, float]:
+    values: dict[str, list[float]] = {}
+    for order in _all_orders():
+        values.setdefault(order.status.value, []).append(_order_value(order))
+    return {status: round(statistics.mean(v), 2) for status, v in sorted(values.items())}
 
 
 def _aggregate_users_login_gap() -> float:
@@ -1529,6 +1547,72 @@ line = max(top.items, key=line_value)
 final_answer(get_product(line.sku).name)
 """,
         json_calls=(("get_order", {"order_id": 1500}),),
+    ),
+    # ---- aggregate, with pandas (the data policy) -----------------------------------------
+    Task(
+        id="aggregate-pandas-active-share-by-city",
+        category="aggregate",
+        toolset=USERS,
+        policy="data",
+        instruction=(
+            "For every city, what share of its users is active? Answer with a dict from city "
+            "to the share (a number from 0 to 1) rounded to 3 decimals."
+        ),
+        reference=_data_users_active_share_by_city,
+        solution="""\
+import pandas as pd
+
+users = pd.DataFrame([u.model_dump() for u in get_all_users()])
+users["city"] = users["address"].map(lambda a: a["city"])
+share = users.groupby("city")["active"].mean().round(3)
+final_answer(share.to_dict())
+""",
+        json_calls=(("get_all_users", {}),),
+    ),
+    Task(
+        id="aggregate-pandas-inactive-per-month",
+        category="aggregate",
+        toolset=USERS,
+        policy="data",
+        instruction=(
+            "How many inactive users had their last login in each month? Answer with a dict "
+            "from the month as 'YYYY-MM' to the number of inactive users, months in order."
+        ),
+        reference=_data_users_inactive_per_month,
+        solution="""\
+import pandas as pd
+
+users = pd.DataFrame([u.model_dump() for u in get_all_users()])
+inactive = users[~users["active"]]
+months = pd.to_datetime(inactive["last_login"]).dt.strftime("%Y-%m")
+final_answer(months.value_counts().sort_index().to_dict())
+""",
+        json_calls=(("get_all_users", {}),),
+    ),
+    Task(
+        id="aggregate-pandas-order-value-by-status",
+        category="aggregate",
+        toolset=ORDERS,
+        policy="data",
+        instruction=(
+            "What is the mean value of an order in each order status? An order's value is the "
+            "sum over its lines of quantity x unit price x (1 - discount percent / 100). "
+            "Answer with a dict from status to the mean value rounded to 2 decimals."
+        ),
+        reference=_data_orders_mean_value_by_status,
+        solution="""\
+import pandas as pd
+
+orders = [get_order(order_id) for order_id in list_order_ids()]
+lines = pd.DataFrame([
+    {"order": o.id, "status": o.status.value,
+     "value": i.quantity * i.unit_price * (1 - i.discount_pct / 100)}
+    for o in orders for i in o.items
+])
+per_order = lines.groupby(["order", "status"])["value"].sum().reset_index()
+final_answer(per_order.groupby("status")["value"].mean().round(2).to_dict())
+""",
+        json_calls=(("list_order_ids", {}), ("get_order", {"order_id": 1001})),
     ),
 ]
 

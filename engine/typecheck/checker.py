@@ -5,9 +5,9 @@ engine's lifetime, so a check re-analyses only the snippet: a few milliseconds i
 second for a cold run. Three files live in a private temporary directory (never on
 ``sys.path``, where mypy could treat the snippet as installed code and silence it):
 
-* ``_codeact_tools.pyi``: the generated stubs of the tools;
-* ``_codeact_ctx.pyi``: declarations of names earlier snippets of the session bound;
-* ``_codeact_snippet.py``: a short prelude, the snippet, and an epilogue that names each
+* ``codeact_tools.pyi``: the generated stubs of the tools;
+* ``codeact_ctx.pyi``: declarations of names earlier snippets of the session bound;
+* ``codeact_snippet.py``: a short prelude, the snippet, and an epilogue that names each
   module-level binding so that its type at the end of the snippet can be read back.
 
 mypy notices changes by whole-second mtime and size, so every write also moves the file's
