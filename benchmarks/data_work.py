@@ -180,7 +180,9 @@ def timed(source):
         checker.check(source)
     times = []
     for _ in range(int(sys.argv[3])):
-        t = time.perf_counter(); report = checker.check(source); times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        report = checker.check(source)
+        times.append(time.perf_counter() - t)
     assert report.ok, report.diagnostics
     times.sort()
     return times[len(times) // 2] * 1000

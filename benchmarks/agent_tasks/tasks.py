@@ -3,7 +3,8 @@
 Every reference answer is computed from the toolset's own data when it is asked for, never
 typed in, so that changing a toolset's generator changes the expected answers with it. Every
 solution is a CodeAct snippet that the engine checks (under the task's policy: default, or data
-for the pandas tasks; mypy against the stubs) and runs; ``tests/test_agent_tasks.py`` proves each one reaches its reference answer.
+for the pandas tasks; mypy against the stubs) and runs; ``tests/test_agent_tasks.py`` proves
+each one reaches its reference answer.
 """
 
 from __future__ import annotations
