@@ -141,6 +141,13 @@ REFUSED = [
      "to_pickle"),
     ("import pandas as pd\npd.Series([1]).apply(['sum', 'to_clipboard'])", "P121",
      "to_clipboard"),
+    ("import pandas as pd\npd.show_versions()", "P121", "show_versions"),
+    ("import pandas as pd\npd.Series([1]).plot()", "P121", "plot"),
+    ("import pandas as pd\nhtml = pd.DataFrame({'a': [1]}).style", "P121", "style"),
+    ("import numpy as np\nprint(np.get_include())", "P121", "get_include"),
+    ("import pandas as pd\nd = pd.Series([1]).agg('__dict__')", "P120", "__dict__"),
+    ("import pandas as pd\nm = pd.Series([1]).agg('_mgr')", "P122", "_mgr"),
+    ("import pandas as pd\npd.DataFrame({'a': [1]}).info(None)", "P125", "info"),
     ("import numpy.lib\n", "P102", "numpy.lib"),
     ("from numpy import ctypeslib\n", "P102", "ctypeslib"),
     ("import pandas.io.parsers\n", "P102", "pandas.io"),
@@ -250,3 +257,28 @@ def test_the_default_zygote_does_not_load_numpy_or_pandas() -> None:
 def test_numpy_c_code_imports_are_handed_out_only_where_numpy_is_allowed() -> None:
     assert set(RUNTIME_SUPPORT[""]) == {"time", "_strptime"}
     assert all(m.startswith("numpy.") for m in RUNTIME_SUPPORT["numpy"])
+
+
+def test_callbacks_one_snippet_installs_do_not_run_in_the_next(engine: Engine) -> None:
+    """numpy's error callback and print formatter and pandas' float format are process-wide:
+    a function one snippet installs would run inside the next one (and could call tools
+    there). They are put back before every snippet; within a snippet they work."""
+    session = engine.session()
+    first = session.run(
+        "import typing\nimport numpy as np\nimport pandas as pd\n"
+        "def on_error(kind: str, flag: int) -> None:\n    print('callback ran')\n"
+        "def fmt(x: typing.Any) -> str:\n    return 'FORMATTED'\n"
+        "np.seterrcall(on_error)\nnp.seterr(all='call')\n"
+        "pd.set_option('display.float_format', fmt)\n"
+        "np.set_printoptions(formatter={'float': fmt})\n"
+        "print(pd.DataFrame({'a': [1.5]}))\nprint(np.array([2.5]))\n"
+        "quotient = np.array([1.0]) / 0\n")
+    assert first.ok, first.diagnostics
+    assert first.stdout.count("FORMATTED") == 2 and "callback ran" in first.stdout
+    second = session.run(
+        "import numpy as np\nimport pandas as pd\n"
+        "print(pd.DataFrame({'a': [1.5]}))\nprint(np.array([2.5]))\n"
+        "quotient = np.array([1.0]) / 0\n")
+    assert second.ok, second.diagnostics
+    assert "FORMATTED" not in second.stdout and "callback ran" not in second.stdout
+    assert "1.5" in second.stdout and "[2.5]" in second.stdout

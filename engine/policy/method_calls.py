@@ -5,8 +5,9 @@
   positional argument and no destination keyword (P125).
 * ``df.agg("to_pickle", path)`` calls the method its string names. The dispatching methods
   below are refused when a literal string among their arguments names a denied attribute
-  (P121). A name computed at run time is out of the static stage's sight; the sandbox, which
-  has no files or sockets, contains what it could reach (SECURITY.md).
+  (P121), an interpreter one (P120) or a private one (P122). A name computed at run time is
+  out of the static stage's sight: in the sandbox pandas' own lookups refuse the same names
+  (``engine.sandbox.data_guards``), and the kernel contains what a denied one could reach.
 """
 
 from __future__ import annotations
@@ -77,10 +78,21 @@ class MethodCallRule(Rule):
             for string in _strings(arg.value):
                 assert isinstance(string, (cst.SimpleString, cst.ConcatenatedString))
                 value = string.evaluated_value
-                if isinstance(value, str) and value in self.denied:
+                if not isinstance(value, str):
+                    continue
+                if value in self.denied:
                     self.findings.add(
                         string, "P121", f"`{method}({value!r})` calls `{value}`, which is "
                         "not allowed", hint=denied_attribute_hint(value))
+                elif value.startswith("__") and value.endswith("__"):
+                    self.findings.add(
+                        string, "P120", f"`{method}({value!r})` calls the interpreter's "
+                        f"`{value}`", hint="name an aggregation (`'sum'`, `'mean'`) or pass "
+                        "a function")
+                elif value.startswith("_"):
+                    self.findings.add(
+                        string, "P122", f"`{method}({value!r})` calls the private `{value}`",
+                        hint="name a public method (`'sum'`, `'mean'`) or pass a function")
 
 
 __all__ = ["DESTINATION_KEYWORDS", "STRING_DISPATCH", "MethodCallRule"]

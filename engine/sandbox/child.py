@@ -26,6 +26,7 @@ from pydantic_core import PydanticSerializationError, from_json, to_json, to_jso
 from engine.policy.modules import builtin_classes, hidden_reason
 from engine.policy.special_methods import is_dunder
 from engine.sandbox.bytes_codec import may_hold_tags, tag_bytes, tag_call, untag_bytes
+from engine.sandbox.data_guards import harden, resets
 from engine.sandbox.factories import VIEW_FACTORIES, guard_enum_factory
 from engine.sandbox.own_classes import is_own_class, register, register_data
 from engine.sandbox.protocol import FrameReader, Kind, ToolStatus, write_frame
@@ -382,6 +383,9 @@ class ChildTemplate:
                     raise
                 raise UnimportableModule(module, str(exc)) from None
         guard_enum_factory()
+        harden(allowed, policy.denied_attributes)
+        #: put numpy's and pandas' process-wide settings back before each snippet
+        self.resets = resets(allowed)
         self.runtime_views = {name: _runtime_view(name, policy.denied_attributes)
                               for name in self.runtime_support}
         self.views: dict[str, types.ModuleType] = {}
@@ -441,6 +445,7 @@ class Executor:
         limits = sandbox.limits
         self.limits = limits
         self.guard_writes = sandbox.spec.guard_writes
+        self.resets = sandbox.resets
         self.channel = channel
         self.namespace = sandbox.namespace(channel)
         # The engine's names as every snippet must find them (the policy refuses rebinding
@@ -460,6 +465,8 @@ class Executor:
         self.namespace["__builtins__"] = self.builtins
         self.namespace.pop("print", None)  # a global `print` would shadow the builtin
         _forget_caches()
+        for reset in self.resets:
+            reset()
         before = dict(self.namespace)
         sys.stdout, sys.stderr = self.stdout, self.stderr
         cpu_start = time.process_time()
