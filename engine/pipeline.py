@@ -111,9 +111,11 @@ class Engine:
         try:
             zygote.ready()
         except UnimportableModuleError as exc:
+            install = ("pip install 'codeact-engine[data]'"
+                       if exc.module.split(".")[0] in ("numpy", "pandas") else "install it")
             raise SandboxUnavailableError(
                 f"the policy {self.policy.name!r} ({self.policy.source}) allows the module "
-                f"{exc.module!r} in imports.allow, but {exc}; install it, or remove it from "
+                f"{exc.module!r} in imports.allow, but {exc}; {install}, or remove it from "
                 "imports.allow") from None
         except SandboxUnavailableError as exc:
             hint = ("" if self.isolation != "seccomp" else

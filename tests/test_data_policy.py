@@ -282,3 +282,18 @@ def test_callbacks_one_snippet_installs_do_not_run_in_the_next(engine: Engine) -
     assert second.ok, second.diagnostics
     assert "FORMATTED" not in second.stdout and "callback ran" not in second.stdout
     assert "1.5" in second.stdout and "[2.5]" in second.stdout
+
+
+@pytest.mark.parametrize(("module", "advice"), [
+    ("pandas.no_such_part", "pip install 'codeact-engine[data]'"),
+    ("no_such_package_here", "install it"),
+])
+def test_a_policy_allowing_a_missing_module_says_how_to_get_it(module: str, advice: str) -> None:
+    from engine.errors import SandboxUnavailableError
+
+    policy = Policy.from_toml(f'extends = "data"\n[imports]\nallow = {{ add = ["{module}"] }}\n')
+    with (Engine([], policy, check_policy=False, check_types=False) as engine,
+          pytest.raises(SandboxUnavailableError) as failure):
+        engine.session().run("x = 1")
+    message = str(failure.value)
+    assert repr(module) in message and advice in message and "imports.allow" in message
