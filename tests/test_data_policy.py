@@ -297,3 +297,94 @@ def test_a_policy_allowing_a_missing_module_says_how_to_get_it(module: str, advi
         engine.session().run("x = 1")
     message = str(failure.value)
     assert repr(module) in message and advice in message and "imports.allow" in message
+
+
+LYING_PANDAS_FORMAT = """
+import pandas as pd
+
+class Format:
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __call__(self, x: float) -> str:
+        return "PWNED"
+
+pd.set_option("display.float_format", Format())
+print(pd.DataFrame({"a": [1.5]}))
+"""
+
+LYING_NUMPY_FORMATTER = """
+import typing
+import numpy as np
+
+class Formatters:
+    def keys(self) -> list[str]:
+        return ["float"]
+
+    def __getitem__(self, key: str) -> typing.Any:
+        return lambda x: "PWNED"
+
+    def __contains__(self, key: object) -> bool:
+        return key == "float"
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+np.set_printoptions(formatter=typing.cast(typing.Any, Formatters()))
+print(np.array([1.5]))
+"""
+
+BROKEN_OPTION_STORE = """
+import typing
+import numpy as np
+import pandas as pd
+
+store = typing.cast(typing.Any, pd.options).d
+store["display"]["max_rows"] = np.array([1, 2])
+store["extra"] = np.array([3])
+"""
+
+
+@pytest.mark.parametrize("first", [LYING_PANDAS_FORMAT, LYING_NUMPY_FORMATTER,
+                                   BROKEN_OPTION_STORE],
+                         ids=["pandas-format", "numpy-formatter", "option-store"])
+def test_settings_that_claim_to_be_unchanged_are_reset_anyway(engine: Engine,
+                                                              first: str) -> None:
+    """The resets never ask a snippet's value whether it changed (found by the second
+    adversarial review: an `__eq__` that always answers "equal" kept its formatter for
+    every later snippet, and a non-dict in pandas' option store crashed each one)."""
+    session = engine.session()
+    session.run(first)
+    for _ in range(2):
+        later = session.run("import numpy as np\nimport pandas as pd\n"
+                            "print(pd.DataFrame({'a': [1.5]}))\nprint(np.array([2.5]))\n")
+        assert later.ok, later.diagnostics
+        assert "PWNED" not in later.stdout and "1.5" in later.stdout and "2.5" in later.stdout
+        assert not later.restarted
+
+
+def test_pandas_caches_do_not_keep_a_snippets_keys(engine: Engine) -> None:
+    """pandas caches `_maybe_promote_cached` with functools; an enum member of the snippet's
+    with a hash built to collide with an ordinary reindex's key had its `__eq__` run inside
+    later snippets (found by the second adversarial review). The caches are emptied before
+    every snippet."""
+    source = (Path(__file__).parent / "data" / "cache_collision.py").read_text()
+    session = engine.session()
+    first = session.run(source)
+    assert first.ok, first.diagnostics
+    later = session.run("import pandas as pd\n"
+                        "print(pd.Series([1.0, 2.0]).reindex([0, 1, 5]).tolist())\n")
+    assert later.ok, later.diagnostics
+    assert "EQ RAN" not in later.stdout

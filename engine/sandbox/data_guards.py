@@ -19,6 +19,7 @@ Three things in them would let a snippet step around the Python-level restrictio
 from __future__ import annotations
 
 import builtins
+import contextlib
 import copy
 import sys
 import warnings
@@ -70,7 +71,11 @@ def harden(allowed: Iterable[str], denied: frozenset[str]) -> None:
 
 
 def resets(allowed: Iterable[str]) -> list[Callable[[], None]]:
-    """Functions that put numpy's and pandas' process-wide settings back as they are now."""
+    """Functions that put numpy's and pandas' process-wide state back as it is now.
+
+    They never call a method of a value a snippet may have put there (no ``==``, no hashing
+    of its keys): a value whose ``__eq__`` always answered "equal" would otherwise never be
+    reset, and would run inside every later snippet."""
     tops = {name.split(".")[0] for name in allowed}
     found: list[Callable[[], None]] = []
     numpy = sys.modules.get("numpy")
@@ -78,8 +83,47 @@ def resets(allowed: Iterable[str]) -> list[Callable[[], None]]:
         found.append(_numpy_reset(numpy))
     pandas = sys.modules.get("pandas")
     if "pandas" in tops and pandas is not None:
-        found.append(_pandas_reset(pandas))
+        found.append(_pandas_reset())
+    clears = _cache_clears(tops & {"numpy", "pandas"})
+    if clears:
+        def clear_caches() -> None:
+            for clear in clears:
+                clear()
+        found.append(clear_caches)
     return found
+
+
+def _cache_clears(packages: set[str]) -> list[Callable[[], None]]:
+    """``cache_clear`` of every ``functools`` cache the packages define (module functions and
+    methods): a cached key that is a snippet's object with a lying ``__hash__`` and ``__eq__``
+    would have its ``__eq__`` run by a later snippet's lookup (found: pandas'
+    ``_maybe_promote_cached``)."""
+    clears: dict[int, Callable[[], None]] = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or name.split(".")[0] not in packages:
+            continue
+        candidates: list[Any] = []
+        for value in list(vars(module).values()):
+            candidates.append(value)
+            if isinstance(value, type) and value.__module__ == name:
+                for member in vars(value).values():
+                    function = getattr(member, "__func__", member)
+                    candidates.append(getattr(function, "fget", function))
+        for candidate in candidates:
+            clear = getattr(candidate, "cache_clear", None)
+            if callable(clear) and hasattr(candidate, "cache_info"):
+                clears[id(candidate)] = clear
+    return list(clears.values())
+
+
+_PLAIN = (int, float, str, bool, type(None))
+
+
+def _unchanged(live: Any, saved: Any) -> bool:
+    """``live is saved``, or both the same plain value: never a call into ``live``'s class."""
+    if live is saved:
+        return True
+    return type(saved) in _PLAIN and type(live) is type(saved) and live == saved
 
 
 def _numpy_reset(np: Any) -> Callable[[], None]:
@@ -89,9 +133,12 @@ def _numpy_reset(np: Any) -> Callable[[], None]:
     geterr, seterr, geterrcall, seterrcall = np.geterr, np.seterr, np.geterrcall, np.seterrcall
 
     def reset() -> None:
-        if get_printoptions() != printoptions:
+        # numpy builds these dicts itself, with its own string keys
+        now = get_printoptions()
+        if any(not _unchanged(now.get(key), value) for key, value in printoptions.items()):
             set_printoptions(**printoptions)
-        if geterr() != errors:
+        now = geterr()
+        if any(not _unchanged(now.get(key), value) for key, value in errors.items()):
             seterr(**errors)
         if geterrcall() is not None:
             seterrcall(None)
@@ -99,27 +146,48 @@ def _numpy_reset(np: Any) -> Callable[[], None]:
     return reset
 
 
-def _pandas_reset(pd: Any) -> Callable[[], None]:
+def _pandas_reset() -> Callable[[], None]:
     # pandas' option registry (private, and untyped in pandas-stubs): loaded with pandas
     config: Any = sys.modules["pandas._config.config"]
+    live = config._global_config  # the values, nested by the options' dotted names;
+    saved = copy.deepcopy(live)    # a snippet reaches it as pd.options.d
+    callbacks = {key: option.cb for key, option in config._registered_options.items()
+                 if option.cb is not None}
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        defaults = {key: config.get_option(key) for key in config._registered_options}
-    get_option, set_option = config.get_option, config.set_option
-    current = config._global_config  # the options' values, nested by their dotted names
-    snapshot = copy.deepcopy(current)
+    def changed(now: Any, then: dict[str, Any], prefix: str, out: list[str]) -> None:
+        if type(now) is not dict:
+            out.append(prefix.rstrip(".") or "*")
+            return
+        # iterating calls nothing of the snippet's; with only exact str keys, a lookup hashes
+        # and compares nothing but str
+        plain = all(type(key) is str for key in list(now))
+        if not plain or any(key not in then for key in list(now)):
+            out.append("*")
+        for key, value in then.items():
+            current = now.get(key, _MISSING) if plain else _MISSING
+            if type(value) is dict:
+                changed(current, value, f"{prefix}{key}.", out)
+            elif not _unchanged(current, value):
+                out.append(f"{prefix}{key}")
 
     def reset() -> None:
-        if current == snapshot:
-            return  # the usual case, in microseconds
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for key, value in defaults.items():
-                if get_option(key) is not value and get_option(key) != value:
-                    set_option(key, value)
+        differences: list[str] = []
+        changed(live, saved, "", differences)
+        if not differences:
+            return  # the usual case
+        live.clear()
+        live.update(copy.deepcopy(saved))
+        for key in differences:
+            callback = callbacks.get(key)
+            if callback is not None:
+                with warnings.catch_warnings(), contextlib.suppress(Exception):
+                    warnings.simplefilter("ignore")
+                    callback(key)  # derived state follows the restored default
 
     return reset
+
+
+_MISSING = object()
 
 
 __all__ = ["PANDAS_DISPATCH_MODULES", "guarded_lookups", "harden", "resets"]
