@@ -307,8 +307,9 @@ def _module_view(
 
 #: Modules C code imports on first use from the caller's frame, where `import` is the
 #: snippet's restricted one (`date.strftime` imports `time`, `strptime` imports `_strptime`,
-#: printing an ndarray imports `numpy._core.arrayprint`). They are handed out as they are;
-#: the policy still refuses them in snippets. Keyed by the allowed package they serve.
+#: printing an ndarray imports `numpy._core.arrayprint`). They are handed out as views
+#: without modules (`_runtime_view`); the policy still refuses them in snippets. Keyed by the
+#: allowed package they serve.
 RUNTIME_SUPPORT: dict[str, tuple[str, ...]] = {
     "": ("time", "_strptime"),
     "numpy": (
@@ -321,7 +322,7 @@ RUNTIME_SUPPORT: dict[str, tuple[str, ...]] = {
 
 #: What allowed packages import on first use, which a sealed child cannot do (it opens no
 #: files): imported in the zygote of a policy that allows the package, so that the default
-#: zygote stays lean. Found by running tests/data/workload.py in a plain process and listing
+#: zygote stays lean. Found by running tests/data/pandas_workload.py in a plain process and listing
 #: the modules it added to sys.modules.
 LAZY_IMPORTS: dict[str, tuple[str, ...]] = {
     "pandas": (

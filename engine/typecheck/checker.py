@@ -2,10 +2,11 @@
 
 mypy's fine-grained incremental machinery (the engine of ``dmypy``) is kept alive for the
 engine's lifetime, so a check re-analyses only the snippet: a few milliseconds instead of a
-second for a cold run. Three files live in a private temporary directory (never on
+second for a cold run. Four files live in a private temporary directory (never on
 ``sys.path``, where mypy could treat the snippet as installed code and silence it):
 
 * ``codeact_tools.pyi``: the generated stubs of the tools;
+* ``codeact_preload.pyi``: imports of the policy's third-party modules, loaded at start;
 * ``codeact_ctx.pyi``: declarations of names earlier snippets of the session bound;
 * ``codeact_snippet.py``: a short prelude, the snippet, and an epilogue that names each
   module-level binding so that its type at the end of the snippet can be read back.
