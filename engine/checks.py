@@ -19,10 +19,11 @@ from pydantic import BaseModel, ConfigDict
 from engine import codes
 from engine.catalog import ToolCatalog
 from engine.diagnostics import MAX_PER_STAGE, Diagnostic, Severity, Stage
-from engine.parsing import ParsedSnippet, parse_cst, parse_python
+from engine.parsing import ParsedSnippet, ScreenedSnippet, Snippet, parse_cst, parse_python
 from engine.policy.check import check_policy, check_source_size, check_tree_size
 from engine.policy.model import Policy
 from engine.policy.rules import PolicyContext
+from engine.policy.screen import clears
 from engine.results import CheckReport, StageReport, StageStatus
 from engine.typecheck.context import Binding, SessionContext, module_alias
 
@@ -117,25 +118,35 @@ class StaticChecker:
                        StageReport(stage=Stage.TYPES, status=StageStatus.SKIPPED)]
             return CheckReport(ok=True, stages=tuple(stages),
                                bindings=_untyped(_module_names(source)))
-        parsed = tree if isinstance(tree, Diagnostic) else parse_cst(source)
-        if not isinstance(parsed, ParsedSnippet):
-            finish(Stage.PARSE, started, [parsed])
-            return stop([parsed])
+        if isinstance(tree, Diagnostic):
+            finish(Stage.PARSE, started, [tree])
+            return stop([tree])
+        ctx = self._policy_context(context) if spec.check_policy else None
+        screen_started = time.perf_counter()
+        snippet: Snippet | None = (
+            ScreenedSnippet.of(source, tree) if ctx is not None and clears(tree, source, ctx)
+            else None)
+        # The screen's time belongs to the policy stage, whatever it decides.
+        screen_seconds = time.perf_counter() - screen_started
+        started += screen_seconds
+        parsed: ParsedSnippet | Diagnostic | None = None
+        if snippet is None:
+            parsed = parse_cst(source)
+            if not isinstance(parsed, ParsedSnippet):
+                finish(Stage.PARSE, started, [parsed])
+                return stop([parsed])
+            snippet = parsed
         finish(Stage.PARSE, started, [])
 
         found: list[Diagnostic] = []
-        if spec.check_policy:
+        if ctx is not None:
             announce(Stage.POLICY)
-            started = time.perf_counter()
-            ctx = PolicyContext(
-                policy, spec.tools, context.names, context.modules,
-                frozenset(b.name for b in context.bindings if b.kind == "class"),
-                {b.name: b.text for b in context.bindings if b.kind == "imported"},
-                frozenset(spec.denied_tools))
-            try:
-                found = _capped(check_policy(parsed, ctx), "P190", source)
-            except RecursionError:
-                found = [_too_deep(source)]
+            started = time.perf_counter() - screen_seconds
+            if isinstance(parsed, ParsedSnippet):  # not cleared by the screen: the full check
+                try:
+                    found = _capped(check_policy(parsed, ctx), "P190", source)
+                except RecursionError:
+                    found = [_too_deep(source)]
             if not finish(Stage.POLICY, started, found):
                 return stop(found)
         else:
@@ -145,7 +156,7 @@ class StaticChecker:
         if spec.check_types:
             announce(Stage.TYPES)
             started = time.perf_counter()
-            report = self._type_checker().check(parsed, context)
+            report = self._type_checker().check(snippet, context)
             typed = _capped(list(report.diagnostics), "T190", source)
             found = [*found, *typed]
             bindings = report.bindings
@@ -153,9 +164,16 @@ class StaticChecker:
                 return stop(found)
         else:
             stages.append(StageReport(stage=Stage.TYPES, status=StageStatus.SKIPPED))
-            bindings = _untyped(parsed.module_bindings)
+            bindings = _untyped(snippet.module_bindings)
         return CheckReport(ok=True, diagnostics=tuple(found), stages=tuple(stages),
                            bindings=bindings)
+
+    def _policy_context(self, context: SessionContext) -> PolicyContext:
+        return PolicyContext(
+            self.spec.policy, self.spec.tools, context.names, context.modules,
+            frozenset(b.name for b in context.bindings if b.kind == "class"),
+            {b.name: b.text for b in context.bindings if b.kind == "imported"},
+            frozenset(self.spec.denied_tools))
 
     def close(self) -> None:
         if self._types is not None:

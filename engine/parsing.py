@@ -11,12 +11,14 @@ from __future__ import annotations
 import ast
 import queue
 import re
+import symtable
 import threading
 import warnings
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol
 
 import libcst as cst
 from libcst.metadata import (
@@ -28,8 +30,10 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from engine import codes
+from engine import codes, scope_metadata
 from engine.diagnostics import Diagnostic
+
+scope_metadata.install()
 
 SNIPPET_FILENAME = "<snippet>"
 
@@ -97,6 +101,55 @@ class ParsedSnippet:
                                                cst.ExceptHandler, cst.ExceptStarHandler,
                                                cst.Finally)))
         return frozenset(found)
+
+
+class Snippet(Protocol):
+    """What the type stage reads from a snippet, however it was parsed."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def module_bindings(self) -> tuple[str, ...]: ...
+
+    @property
+    def module_declarations(self) -> frozenset[str]: ...
+
+
+@dataclass(frozen=True)
+class ScreenedSnippet:
+    """A snippet the policy screen cleared (``engine.policy.screen``): the names the type
+    stage needs, from CPython's tree and symbol table, without LibCST's tree."""
+
+    source: str
+    module_bindings: tuple[str, ...]
+    module_declarations: frozenset[str]
+
+    @classmethod
+    def of(cls, source: str, tree: ast.Module) -> ScreenedSnippet:
+        table = symtable.symtable(source, SNIPPET_FILENAME, "exec")
+        bindings = sorted(s.get_name() for s in table.get_symbols()
+                          if s.is_assigned() or s.is_imported())
+        declared: set[str] = set()
+        pending: list[ast.stmt] = list(tree.body)
+        while pending:  # module level, into compound statements but not into functions
+            node = pending.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                declared.add(node.name)
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                declared.add(node.target.id)
+            elif isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While)):
+                pending += [*node.body, *node.orelse]
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                pending += node.body
+            elif isinstance(node, (ast.Try, ast.TryStar)):
+                pending += [*node.body, *node.orelse, *node.finalbody]
+                for handler in node.handlers:
+                    pending += handler.body
+            elif isinstance(node, ast.Match):
+                for case in node.cases:
+                    pending += case.body
+        return cls(source, tuple(bindings), frozenset(declared))
 
 
 def parse(source: str) -> ParsedSnippet | Diagnostic:

@@ -39,8 +39,8 @@ _BASE_NAMES = frozenset(f"{m}.{n}" for m, n in _MODULE_BASES)
 _GENERIC_NAMES = frozenset(f"{m}.{n}" for m, n in _GENERIC_BASES)
 
 #: Keywords by which a call names the module (or path) of the class it makes.
-_CLAIMS = frozenset({"module", "qualname"})
-_ENUM_FACTORIES = frozenset(name for module, name in _MODULE_BASES if module == "enum")
+CLAIM_KEYWORDS = frozenset({"module", "qualname"})
+ENUM_FACTORIES = frozenset(name for module, name in _MODULE_BASES if module == "enum")
 
 
 def _exception_builtins(allowed: frozenset[str]) -> frozenset[str]:
@@ -90,13 +90,13 @@ class ClassRule(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Name) and node.func.value == "super" and node.args:
             self.findings.add(node, "P134", "`super()` is called with arguments")
-        if _dotted(node.func).split(".")[-1] in _ENUM_FACTORIES:
+        if _dotted(node.func).split(".")[-1] in ENUM_FACTORIES:
             self.enum_calls.append(node)
         tool = isinstance(node.func, cst.Name) and node.func.value in self.ctx.tools.names
         for arg in node.args:
             # Which module a made class claims to be from (namedtuple, enums, TypedDict):
             # functions that write into a class's module would write into that one.
-            if not tool and arg.keyword is not None and arg.keyword.value in _CLAIMS:
+            if not tool and arg.keyword is not None and arg.keyword.value in CLAIM_KEYWORDS:
                 self.findings.add(arg, "P135", f"`{arg.keyword.value}=` names where a class "
                                   "comes from; a snippet's classes come from the snippet")
 

@@ -287,7 +287,7 @@ class AttributeRule(Rule):
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
         super().__init__(findings, ctx)
         self.policy = ctx.policy
-        self.protected = _protected_names(ctx)
+        self.protected = protected_names(ctx)
         #: names that hold objects shared with the rest of the process
         self.shared = (ctx.policy.allowed_builtins | frozenset(ctx.tools.names)
                        | frozenset(ctx.tools.type_names) | frozenset(ENGINE_NAMES))
@@ -527,7 +527,7 @@ class SyntaxRule(Rule):
         self._flag(node, "walrus")
 
 
-_FORMAT_METHODS = ("format", "format_map")
+FORMAT_METHODS = ("format", "format_map")
 
 
 def _literal_text(node: cst.BaseExpression) -> str | None:
@@ -561,7 +561,7 @@ class FormatRule(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if not (isinstance(func, cst.Attribute) and func.attr.value in _FORMAT_METHODS):
+        if not (isinstance(func, cst.Attribute) and func.attr.value in FORMAT_METHODS):
             return
         self._checked.add(func)
         template = _literal_text(func.value)
@@ -575,13 +575,13 @@ class FormatRule(Rule):
                               f"the format field `{{{name}}}` reaches into an attribute or item")
 
     def visit_MatchKeywordElement(self, node: cst.MatchKeywordElement) -> None:
-        if node.key.value in _FORMAT_METHODS:
+        if node.key.value in FORMAT_METHODS:
             self.findings.add(node.key, "P141",
                               f"`.{node.key.value}` is read by a class pattern instead of being "
                               "called on a literal")
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value in _FORMAT_METHODS and node not in self._checked:
+        if node.attr.value in FORMAT_METHODS and node not in self._checked:
             self.findings.add(node.attr, "P141",
                               f"`.{node.attr.value}` is used without calling it on a literal")
 
@@ -622,7 +622,7 @@ def _human(n: int) -> str:
     return f"{n} TB"
 
 
-def _protected_names(ctx: PolicyContext) -> dict[str, str]:
+def protected_names(ctx: PolicyContext) -> dict[str, str]:
     """Names a snippet may not rebind or delete for later snippets, and why."""
     why = {name: f"`{name}` is a tool; later snippets must reach the real one"
            for name in ctx.tools.names}
@@ -645,7 +645,7 @@ def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) 
     classes_allowed = "class" not in ctx.policy.forbidden_syntax
     non_import: set[str] = set()
     candidates = sorted(readable | set(snippet.module_bindings))
-    protected = _protected_names(ctx)
+    protected = protected_names(ctx)
     for scope in {s for s in snippet.scopes.values() if s is not None}:
         for assignment in scope.assignments:
             if isinstance(assignment, BuiltinAssignment):

@@ -52,7 +52,7 @@ from mypy.types import instance_cache
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
-from engine.parsing import ParsedSnippet
+from engine.parsing import Snippet
 from engine.policy.special_methods import is_dunder
 from engine.typecheck.context import (
     CONTEXT_MODULE,
@@ -157,7 +157,7 @@ class TypeChecker:
             if self._server is None:
                 self._server = self._start()
 
-    def check(self, snippet: ParsedSnippet, context: SessionContext | None = None) -> TypeReport:
+    def check(self, snippet: Snippet, context: SessionContext | None = None) -> TypeReport:
         context = context or SessionContext()
         with self._lock:
             try:
@@ -172,7 +172,7 @@ class TypeChecker:
                     "T198", f"the type checker failed: {type(exc).__name__}: {exc}",
                     source=snippet.source),), ())
 
-    def _check(self, snippet: ParsedSnippet, context: SessionContext) -> TypeReport:
+    def _check(self, snippet: Snippet, context: SessionContext) -> TypeReport:
         instance_cache.reset()
         if self._server is None:
             self._server = self._start()
