@@ -8,11 +8,16 @@ Executors, all warm except `python -c`:
   off, sandbox on), full pipeline, full pipeline without mypy;
 * smolagents' LocalPythonExecutor (an AST interpreter in the host process, no isolation);
 * RestrictedPython (compile_restricted + exec in the host process, no isolation);
+* pydantic-monty (a Rust interpreter in pooled worker processes, tools as host functions, see
+  `monty_peer.py`): a warm session, a warm session type-checked by its bundled ty against the
+  tools' stubs, and a fresh worker process per snippet;
 * a fresh `python -c` per snippet (the floor of process isolation, no checks).
 
-Prints a table (p50/p95 ms, snippets per second, ratio to the engine's full pipeline), the
-engine's start-up and the parent's memory over many snippets, and writes
-benchmarks/results/executors.json and executors.png.
+Prints a table (p50/p95 ms, snippets per second, ratio to the engine's full pipeline and to
+monty+ty), the project's goals (engine full pipeline at most 3x monty+ty on `x = 1 + 1`, 1.5x
+on the 10-line snippet), how monty+ty's check grows over a long session, the engine's start-up
+and the parent's memory over many snippets, and writes benchmarks/results/executors.json and
+executors.png.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
 
 from benchmarks import bench_tools  # noqa: E402
+from benchmarks.monty_peer import WARM_TY, MontyPeer, monty_available  # noqa: E402
 from engine import Engine, ToolRegistry  # noqa: E402
 
 SNIPPETS: dict[str, str] = {
@@ -50,7 +57,15 @@ SNIPPETS: dict[str, str] = {
         "parts = []\nfor i in range(100000):\n    parts.append('0123456789')\n"
         "s = ''.join(parts)\nsize = len(s)\n"),
     "error case": "x = 1\ny = x / 0\n",
+    "10 lines, 8 tool calls": (
+        "total = 0\nnames = []\nfor i in range(1, 5):\n    u = get_user(i)\n"
+        "    if u.active:\n        names.append(u.name)\n    total = add(total, u.id)\n"
+        "names.sort()\ncount = len(names)\n"
+        'summary = f"{count} active of 4, ids sum to {total}"\n'),
 }
+
+#: The project's goals: engine full pipeline p50 / monty+ty p50 at most this, per snippet.
+GOALS = {"trivial": 3.0, "10 lines, 8 tool calls": 1.5}
 
 Runner = Callable[[str], Any]
 
@@ -228,6 +243,18 @@ def main() -> None:
             console.print(f"[yellow]{name} is not installed (pip install -e '.[bench]')[/]")
         else:
             runners[name] = peer
+    monty: MontyPeer | None = None
+    monty_problems: list[str] = []
+    unavailable = monty_available()
+    if unavailable is not None:
+        console.print(f"[yellow]{escape(unavailable)}[/]")
+    else:
+        monty = MontyPeer(bench_tools.TOOLS)
+        monty_problems = monty.self_check(SNIPPETS)
+        for problem in monty_problems:
+            console.print(f"[red]monty self-check: {escape(problem)}[/]")
+        console.print(f"monty self-check: host-side tool calls {dict(monty.calls)}")
+        runners.update(monty.runners())
     runners["python -c (fresh process)"] = python_c_runner()
 
     results: dict[str, dict[str, dict[str, float]]] = {}
@@ -240,20 +267,46 @@ def main() -> None:
                                           "p95": percentile(times, 0.95), "n": len(times)}
     for engine in engines:
         engine.close()
+    ty_growth = None
+    if monty is not None:
+        ty_growth = monty.ty_growth(SNIPPETS["trivial"], 100 if args.quick else 500)
+        monty.close()
 
     baseline = results["engine: full pipeline"]
-    table = Table(title=f"executors (ms); ratio = p50 / engine full pipeline p50; runs={runs}")
-    for column in ("executor", "snippet", "p50", "p95", "per s", "ratio"):
+    versus = results.get(WARM_TY)
+    table = Table(title=f"executors (ms); ratio = p50 / engine full pipeline p50"
+                        f"{'; vs monty+ty = p50 / monty+ty p50' if versus else ''}; runs={runs}")
+    columns = ["executor", "snippet", "p50", "p95", "per s", "ratio"]
+    for column in columns + (["vs monty+ty"] if versus else []):
         table.add_column(column, justify="left" if column in ("executor", "snippet")
                          else "right")
     for executor, rows in results.items():
         for snippet, row in rows.items():
             ratio = row["p50"] / baseline[snippet]["p50"]
             row["ratio_to_engine"] = ratio
-            table.add_row(executor, snippet, f"{row['p50']:.2f}", f"{row['p95']:.2f}",
-                          f"{1000 / row['p50']:.0f}", f"{ratio:.2f}x")
+            cells = [executor, snippet, f"{row['p50']:.2f}", f"{row['p95']:.2f}",
+                     f"{1000 / row['p50']:.0f}", f"{ratio:.2f}x"]
+            if versus:
+                row["ratio_to_monty_ty"] = row["p50"] / versus[snippet]["p50"]
+                cells.append(f"{row['ratio_to_monty_ty']:.2f}x")
+            table.add_row(*cells)
         table.add_section()
     console.print(table)
+    goals: dict[str, dict[str, float | bool]] = {}
+    if versus:
+        for snippet, goal in GOALS.items():
+            ratio = baseline[snippet]["p50"] / versus[snippet]["p50"]
+            goals[snippet] = {"engine_full_over_monty_ty": ratio, "goal": goal,
+                              "met": ratio <= goal}
+        console.print("engine full pipeline / monty+ty (p50): " + ", ".join(
+            f"{snippet} [{'green' if row['met'] else 'red'}]{row['engine_full_over_monty_ty']:.2f}x"
+            f"[/] (goal <= {row['goal']:g}x)" for snippet, row in goals.items()))
+    if ty_growth is not None:
+        console.print(
+            f"monty+ty over {ty_growth['feeds']:.0f} feeds of `x = 1 + 1` in one session: p50 "
+            f"{ty_growth['ty_first_ms']:.2f} ms (first 20) -> {ty_growth['ty_last_ms']:.2f} ms "
+            f"(last 20); without ty {ty_growth['no_ty_first_ms']:.2f} -> "
+            f"{ty_growth['no_ty_last_ms']:.2f} ms")
 
     boot = startup()
     console.print("engine start-up: " + ", ".join(f"{k} {v:.0f}" for k, v in boot.items()))
@@ -266,9 +319,16 @@ def main() -> None:
     payload = {"machine": f"{platform.machine()}, {platform.system()}, "
                           f"{platform.python_version()}",
                "date": time.strftime("%Y-%m-%d"), "runs": runs, "executors": results,
-               "startup": boot, "parent_memory": memory}
+               "startup": boot, "parent_memory": memory,
+               "engine_full_over_monty_ty": goals, "monty_ty_growth": ty_growth,
+               "monty_self_check": monty_problems}
     (args.output / "executors.json").write_text(json.dumps(payload, indent=2))
-    chart(results, args.output / "executors.png")
+    try:
+        chart(results, args.output / "executors.png")
+    except ImportError:
+        console.print(f"wrote {args.output / 'executors.json'}; no chart: matplotlib is not "
+                      r"installed (pip install -e '.\[bench]')")
+        return
     console.print(f"wrote {args.output / 'executors.json'} and {args.output / 'executors.png'}")
 
 
