@@ -240,7 +240,7 @@ class _Flow:
                 found = self.block(handler.body, start)
                 if found is None:
                     return None
-                merged |= found
+                merged |= found - {handler.name}  # Python unbinds it when the handler ends
             orelse = self.block(node.orelse, body)
             final = self.block(node.finalbody, defined)
             if orelse is None or final is None:
