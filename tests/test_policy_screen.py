@@ -59,8 +59,9 @@ def _contexts() -> dict[str, PolicyContext]:
         "corpus": _context(security / "policy.toml"),
         "corpus-data": _context(security / "policy_data.toml"),
         "default, in a session": _context(
-            "default", session_names=frozenset({"rows", "total", "math", "m", "Point", "Enum"}),
-            session_modules={"math": "math", "m": "math"},
+            "default",
+            session_names=frozenset({"rows", "total", "math", "m", "j", "Point", "Enum"}),
+            session_modules={"math": "math", "m": "math", "j": "json"},
             session_classes=frozenset({"Point"}), session_imports={"Enum": "enum.Enum"}),
     }
 
@@ -128,7 +129,8 @@ HOSTILE = (
     "__class__", "__globals__", "__builtins__", "__import__", "_private", "_", "eval", "exec",
     "open", "getattr", "globals", "vars", "type", "super", "compile", "breakpoint", "input",
     "format", "format_map", "mro", "gi_frame", "f_back", "tb_frame", "func_globals",
-    "wipe", "send", "add", "final_answer", "print", "Enum", "IntEnum", "math", "m", "Point",
+    "wipe", "send", "add", "final_answer", "print", "Enum", "IntEnum", "math", "m", "j",
+    "decoder", "ABCMeta", "Point",
     "to_csv", "agg", "read_csv", "system", "ｏｐｅｎ", "Record", "lookup", "memoryview",
 )
 
@@ -158,6 +160,21 @@ class _Mutate(ast.NodeTransformer):
         node.name = self._pick(node.name)
         return node
 
+    def visit_alias(self, node: ast.alias) -> ast.alias:
+        if self.rng.random() < 0.3:
+            node.name = self.rng.choice(("os", "sys", "json", "decoder", "ABCMeta", "_x",
+                                         "math", "mean", "enum", "Enum", "typing", "*"))
+        if self.rng.random() < 0.3:
+            node.asname = self.rng.choice(HOSTILE)
+        return node
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.ImportFrom:
+        self.generic_visit(node)
+        if self.rng.random() < 0.3:
+            node.module = self.rng.choice(("os", "json", "json.decoder", "typing", "enum",
+                                           "statistics", "collections.abc"))
+        return node
+
     def visit_keyword(self, node: ast.keyword) -> ast.keyword:
         self.generic_visit(node)
         if node.arg is not None and self.rng.random() < 0.2:
@@ -174,7 +191,7 @@ def test_mutants_of_cleared_snippets_keep_the_promise(name: str) -> None:
     wrong = {}
     tried = 0
     for source in cleared:
-        for _ in range(4):
+        for _ in range(6):
             mutant = ast.unparse(_Mutate(rng).visit(ast.parse(source)))
             tried += 1
             found = _disagreement(mutant, ctx)
@@ -198,6 +215,7 @@ def _clear(source: str, ctx: PolicyContext) -> bool:
     "total = 0\nfor i in range(3):\n    total = add(total, i)\nprint(total)\n",
     "rows = [get_record(i) for i in range(3)]\nbest = max(rows, key=lambda r: r.score)\n",
     "def double(n):\n    return add(n, n)\n\nprint(double(2))\n",
+    "import math\nfrom statistics import mean as avg\nprint(math.sqrt(avg([1, 4])))\n",
     "try:\n    lookup('k')\nexcept ValueError as err:\n    print(f'no: {err}')\n",
 ])
 def test_ordinary_snippets_are_cleared(source: str) -> None:
@@ -205,7 +223,14 @@ def test_ordinary_snippets_are_cleared(source: str) -> None:
 
 
 @pytest.mark.parametrize("source", [
-    "import math\n",  # imports: the full check resolves modules
+    "import os\n",  # a module the policy does not allow
+    "from math import *\n",  # star imports
+    "import json.decoder\n",  # dotted imports: submodules are the full check's
+    "from json import decoder\n",  # a submodule by `from`
+    "import json\nd = json.decoder\n",  # a submodule by attribute
+    "from typing import ABCMeta\n",  # a metaclass re-exported by a module
+    "import math\nmath = 2\n",  # a module name rebound: which is it?
+    "def f():\n    import math\n",  # imports below module level
     "x = ().__class__\n",  # dunder attribute
     "x = open\n",  # a builtin the policy does not allow
     "add = 1\n",  # rebinding a tool
@@ -217,7 +242,8 @@ def test_ordinary_snippets_are_cleared(source: str) -> None:
     "ｘ = 1\n",  # not ASCII: NFKC folding is the full check's
     "t = type('A', (), {})\n",  # type() with three arguments
     "send(to='a@elsewhere.org')\n",  # a tool with argument rules in the corpus policy
-    "p = m.pi\n",  # a module an earlier snippet imported
+    "p = j.decoder\n",  # a submodule of a module an earlier snippet imported
+    "m = 1\n",  # rebinding a module an earlier snippet imported
 ])
 def test_unusual_snippets_are_left_to_the_full_check(source: str) -> None:
     assert not _clear(source, _contexts()["corpus"] if "send(" in source

@@ -25,6 +25,7 @@ import ast
 import symtable
 from typing import Final
 
+from engine.policy import modules
 from engine.policy.classes import CLAIM_KEYWORDS, ENUM_FACTORIES
 from engine.policy.method_calls import STRING_DISPATCH, MethodCallRule
 from engine.policy.rules import FORMAT_METHODS, PolicyContext, protected_names
@@ -40,7 +41,7 @@ _PLAIN: Final = frozenset({
     ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.comprehension,
     ast.Compare, ast.Call, ast.keyword, ast.FormattedValue, ast.JoinedStr, ast.Constant,
     ast.Attribute, ast.Subscript, ast.Slice, ast.Starred, ast.Name, ast.arguments, ast.arg,
-    ast.Load, ast.Store,
+    ast.Load, ast.Store, ast.Import, ast.ImportFrom, ast.alias,
     *(c for base in (ast.operator, ast.boolop, ast.cmpop, ast.unaryop)
       for c in base.__subclasses__()),
 })
@@ -64,12 +65,14 @@ class _Screen:
         policy = ctx.policy
         self.plain = _PLAIN | ({ast.Lambda} if "lambda" not in policy.forbidden_syntax
                                else frozenset())
+        self.policy = policy
         self.readable = ctx.readable_names
-        # Names whose attribute chains the full check resolves against modules, or whose
-        # calls make classes: left to it.
-        self.special = (frozenset(ctx.session_modules) | frozenset(ctx.session_imports)
-                        | ctx.session_classes | {"type", "super"} | ENUM_FACTORIES)
+        self.session_modules = ctx.session_modules
+        # Calls that make classes or ask for one: left to the full check.
+        self.special = frozenset({"type", "super"}) | ENUM_FACTORIES
         self.protected = frozenset(protected_names(ctx))
+        self.imports_allowed = "import" not in policy.forbidden_syntax
+        self.builtin_classes = modules.builtin_classes(policy.allowed_builtins)
         refused = set(policy.denied_attributes) | set(FORMAT_METHODS) | ENUM_FACTORIES
         if MethodCallRule.applies(policy):
             refused |= set(policy.attributes.return_only) | STRING_DISPATCH
@@ -77,8 +80,51 @@ class _Screen:
         self.argument_rules = (frozenset(policy.tools.arguments)
                                if ToolArgumentRule.applies(policy) else frozenset())
 
-    def nodes_clear(self, tree: ast.Module) -> bool:
+    def imports(self, tree: ast.Module) -> dict[str, str] | None:
+        """The names that hold modules (this snippet's imports and earlier snippets'), or
+        None when an import is anything but a plain module-level import the full check
+        would accept without a word."""
+        aliases = dict(self.session_modules)
+        imported: set[str] = set()
+        for statement in tree.body:
+            if isinstance(statement, ast.Import):
+                if not self.imports_allowed:
+                    return None
+                for alias in statement.names:
+                    if "." in alias.name or alias.name not in self.policy.allowed_modules:
+                        return None
+                    bound = alias.asname or alias.name
+                    imported.add(bound)
+                    aliases[bound] = alias.name
+            elif isinstance(statement, ast.ImportFrom):
+                if not self.imports_allowed or statement.level or statement.module is None:
+                    return None
+                module = statement.module
+                parts = module.split(".")
+                if any(".".join(parts[:i]) not in self.policy.allowed_modules
+                       for i in range(1, len(parts) + 1)):
+                    return None
+                for alias in statement.names:
+                    name = alias.name
+                    if (name == "*" or name.startswith("_")
+                            or name in self.policy.denied_attributes
+                            or modules.hidden_attribute(module, name, self.builtin_classes)
+                            or modules.submodule_of(module, name) is not None):
+                        return None
+                    bound = alias.asname or name
+                    imported.add(bound)
+                    aliases.pop(bound, None)  # no longer a module
+        # A name bound both by an import and otherwise may or may not hold the module: the
+        # full check decides.
+        if (imported | set(self.session_modules)) & _bound_otherwise(tree):
+            return None
+        if imported & self.protected:
+            return None
+        return aliases
+
+    def nodes_clear(self, tree: ast.Module, aliases: dict[str, str]) -> bool:
         plain = self.plain
+        top = {id(statement) for statement in tree.body}
         for node in ast.walk(tree):
             if type(node) not in plain:
                 return False
@@ -86,6 +132,15 @@ class _Screen:
                 if (node.attr.startswith("_") or node.attr in self.refused_attributes
                         or not isinstance(node.ctx, ast.Load)):
                     return False
+                base = node.value
+                if isinstance(base, ast.Name) and base.id in aliases and (
+                        modules.hidden_attribute(aliases[base.id], node.attr,
+                                                 self.builtin_classes)
+                        or modules.submodule_of(aliases[base.id], node.attr) is not None):
+                    return False  # a module reached through a module, or a hidden type
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                if id(node) not in top:
+                    return False  # checked by ``imports`` at module level only
             elif isinstance(node, ast.Name):
                 if node.id in self.special or (not isinstance(node.ctx, ast.Load)
                                                and node.id in self.protected):
@@ -246,6 +301,8 @@ class _Flow:
             if orelse is None or final is None:
                 return None
             return frozenset(merged | orelse | final)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            return defined | {a.asname or a.name for a in node.names}
         if isinstance(node, (ast.Pass, ast.Break, ast.Continue)):
             return defined
         return None  # nothing else reaches here: the node screen admits no other statement
@@ -298,6 +355,19 @@ class _Flow:
         return True
 
 
+def _bound_otherwise(tree: ast.Module) -> set[str]:
+    """Names some statement, parameter or handler binds (anything but an import)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.ExceptHandler)) and node.name:
+            found.add(node.name)
+    return found
+
+
 _SMALL_OPS: Final = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
 
 
@@ -336,7 +406,9 @@ def clears(tree: ast.Module, source: str, ctx: PolicyContext) -> bool:
     if not ctx.policy.forbidden_syntax <= KNOWN_SYNTAX:
         return False
     screen = _Screen(ctx)
-    return screen.nodes_clear(tree) and screen.names_clear(tree, source)
+    aliases = screen.imports(tree)
+    return (aliases is not None and screen.nodes_clear(tree, aliases)
+            and screen.names_clear(tree, source))
 
 
 __all__ = ["KNOWN_SYNTAX", "clears"]
