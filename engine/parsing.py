@@ -90,7 +90,8 @@ class ParsedSnippet:
             node = stack.pop()
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
                 found.add(node.name.value)
-            elif isinstance(node, cst.SimpleStatementLine):
+            elif isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                # ``if c: x: int = 1`` holds its statements in a one-line suite
                 found.update(s.target.value for s in node.body
                              if isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name))
             elif isinstance(node, (cst.If, cst.Else, cst.For, cst.While, cst.With, cst.Try,

@@ -21,7 +21,7 @@ from engine import load_tools
 from engine.catalog import ToolCatalog
 from engine.checks import CheckSpec, StaticChecker
 from engine.diagnostics import Diagnostic
-from engine.parsing import ParsedSnippet, parse_cst, parse_python
+from engine.parsing import ParsedSnippet, ScreenedSnippet, parse_cst, parse_python
 from engine.policy.cases import load_cases
 from engine.policy.check import check_policy, check_source_size, check_tree_size
 from engine.policy.model import Policy
@@ -236,6 +236,8 @@ def test_ordinary_snippets_are_cleared(source: str) -> None:
     "add = 1\n",  # rebinding a tool
     "def f():\n    return undefined_name\n",  # a name nothing binds
     "y = 'a' * 10 ** 9\n",  # constant arithmetic: the size rule estimates it
+    "n = 1\ny = [n] * 100000000\n",  # a repeated list literal, names inside or not
+    "j, f = f[0] = [1, 2]\n",  # the full check reads every target before any is bound
     "s = '{0.x}'.format(1)\n",  # format methods
     "class A:\n    pass\n",  # classes
     "def g():\n    global q\n    q = 1\n",  # declarations
@@ -280,3 +282,12 @@ def test_a_cleared_snippet_reports_the_same_names_as_the_full_path() -> None:
         assert report.stages[1].status is StageStatus.PASSED
         compared += 1
     assert compared > 100
+
+
+def test_declarations_in_one_line_suites_are_found_on_both_paths() -> None:
+    source = "if True: y: int = 1\ntry: pass\nexcept ValueError: z: str = 'a'\n"
+    tree = parse_python(source)
+    parsed = parse_cst(source)
+    assert isinstance(parsed, ParsedSnippet) and not isinstance(tree, Diagnostic)
+    assert parsed.module_declarations == {"y", "z"}
+    assert ScreenedSnippet.of(source, tree).module_declarations == {"y", "z"}

@@ -6,6 +6,7 @@ yet their size is visible in the source. Sizes are estimated bottom-up on the sy
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 import libcst as cst
@@ -62,8 +63,18 @@ def _binary(node: cst.BinaryOperation) -> Sized | None:
     left, right = estimate(node.left), estimate(node.right)
     if left is None or right is None:
         return None
-    op = node.operator
-    if isinstance(op, cst.Power) and left.kind == right.kind == "int":
+    return combine(left, _OPERATORS.get(type(node.operator)), right)
+
+
+_OPERATORS: dict[type, str] = {cst.Power: "pow", cst.LeftShift: "lshift",
+                               cst.Multiply: "mul", cst.Add: "add"}
+_AST_OPERATORS: dict[type, str] = {ast.Pow: "pow", ast.LShift: "lshift", ast.Mult: "mul",
+                                   ast.Add: "add"}
+
+
+def combine(left: Sized, op: str | None, right: Sized) -> Sized | None:
+    """The size of ``left <op> right`` (``op``: pow, lshift, mul, add), or None."""
+    if op == "pow" and left.kind == right.kind == "int":
         if left.value is not None and abs(left.value) <= 1:
             return _int(1)
         if right.value is None:
@@ -74,13 +85,13 @@ def _binary(node: cst.BinaryOperation) -> Sized | None:
         if bits <= _EXACT_BITS and left.value is not None:
             return _int(left.value ** right.value)
         return Sized("int", bits)
-    if isinstance(op, cst.LeftShift) and left.kind == right.kind == "int":
+    if op == "lshift" and left.kind == right.kind == "int":
         shift = right.value if right.value is not None else 1 << 62
         bits = left.size + max(shift, 0)
         if bits <= _EXACT_BITS and left.value is not None:
             return _int(left.value << max(shift, 0))
         return Sized("int", bits)
-    if isinstance(op, cst.Multiply):
+    if op == "mul":
         if left.kind == right.kind == "int":
             if left.value is not None and right.value is not None:
                 return _int(left.value * right.value)
@@ -90,10 +101,34 @@ def _binary(node: cst.BinaryOperation) -> Sized | None:
             return None
         times = count.value if count.value is not None else 1 << 62
         return Sized(seq.kind, seq.size * max(times, 0))
-    if isinstance(op, cst.Add) and left.kind == right.kind:
+    if op == "add" and left.kind == right.kind:
         if left.kind == "int":
             if left.value is not None and right.value is not None:
                 return _int(left.value + right.value)
             return Sized("int", max(left.size, right.size) + 1)
         return Sized(left.kind, left.size + right.size)
+    return None
+
+
+def estimate_ast(node: ast.expr) -> Sized | None:
+    """:func:`estimate` on CPython's tree (for the policy screen): the same sizes."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, str, bytes)):
+            return None  # LibCST reads True/False as names; floats are not sized
+        if isinstance(value, int):
+            return _int(value)
+        return Sized("bytes" if isinstance(value, bytes) else "str", len(value))
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return Sized("seq", len(node.elts))
+    if isinstance(node, ast.UnaryOp):
+        inner = estimate_ast(node.operand)
+        if inner is None or inner.kind != "int":
+            return None
+        return Sized("int", inner.size, None if inner.value is None else -inner.value)
+    if isinstance(node, ast.BinOp):
+        left, right = estimate_ast(node.left), estimate_ast(node.right)
+        if left is None or right is None:
+            return None
+        return combine(left, _AST_OPERATORS.get(type(node.op)), right)
     return None

@@ -14,9 +14,9 @@ millisecond) and says one of two things:
   runs as before and gives the diagnostics.
 
 The screen never refuses and never explains: it only lets the common case skip work. It is
-deliberately stricter than the policy (it declines every import, class, attribute write,
-private or dunder name, and constant arithmetic), because a screen that is wrong in the
-permissive direction would be a hole.
+deliberately stricter than the policy (it declines every class, attribute write, private or
+dunder name, import below module level, and constant expression near the size limit),
+because a screen that is wrong in the permissive direction would be a hole.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import ast
 import symtable
 from typing import Final
 
-from engine.policy import modules
+from engine.policy import literals, modules
 from engine.policy.classes import CLAIM_KEYWORDS, ENUM_FACTORIES
 from engine.policy.method_calls import STRING_DISPATCH, MethodCallRule
 from engine.policy.rules import FORMAT_METHODS, PolicyContext, protected_names
@@ -54,12 +54,6 @@ KNOWN_SYNTAX: Final[frozenset[SyntaxKind]] = frozenset({
     "with", "match", "del", "try_star", "walrus", "import",
 })
 
-#: Nodes that make a subexpression depend on run time; a binary operation over none of them
-#: is constant arithmetic, which the size rule estimates (``10**10**10``).
-_RUNTIME: Final = (ast.Name, ast.Call, ast.Attribute, ast.Subscript, ast.ListComp,
-                   ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda, ast.Starred)
-
-
 class _Screen:
     def __init__(self, ctx: PolicyContext) -> None:
         policy = ctx.policy
@@ -71,6 +65,7 @@ class _Screen:
         # Calls that make classes or ask for one: left to the full check.
         self.special = frozenset({"type", "super"}) | ENUM_FACTORIES
         self.protected = frozenset(protected_names(ctx))
+        self.max_literal_bytes = policy.limits.max_literal_bytes
         self.imports_allowed = "import" not in policy.forbidden_syntax
         self.builtin_classes = modules.builtin_classes(policy.allowed_builtins)
         refused = set(policy.denied_attributes) | set(FORMAT_METHODS) | ENUM_FACTORIES
@@ -149,7 +144,9 @@ class _Screen:
                 if not self._call_clear(node):
                     return False
             elif isinstance(node, ast.BinOp):
-                if _constant(node):
+                sized = literals.estimate_ast(node)
+                # The size rule's own estimate; half its limit leaves room for doubt.
+                if sized is not None and sized.nbytes * 2 > self.max_literal_bytes:
                     return False
             elif isinstance(node, ast.FunctionDef):
                 if node.decorator_list or node.name in self.protected:
@@ -230,14 +227,14 @@ class _Flow:
 
     def statement(self, node: ast.stmt, defined: Defined) -> Defined | None:
         if isinstance(node, ast.Assign):
-            if not self.reads(node.value, defined):
+            # ``a = b[a] = v`` runs, but the full check reads every target before any is bound
+            if not self.reads(node.value, defined) or not all(
+                    self.bind(target, defined) is not None for target in node.targets):
                 return None
+            bound: Defined | None = defined
             for target in node.targets:
-                found = self.bind(target, defined)
-                if found is None:
-                    return None
-                defined = found
-            return defined
+                bound = None if bound is None else self.bind(target, bound)
+            return bound
         if isinstance(node, ast.AugAssign):
             if not (self.reads(node.target, defined, store=True)
                     and self.reads(node.value, defined)):
@@ -366,33 +363,6 @@ def _bound_otherwise(tree: ast.Module) -> set[str]:
         elif isinstance(node, (ast.FunctionDef, ast.ExceptHandler)) and node.name:
             found.add(node.name)
     return found
-
-
-_SMALL_OPS: Final = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
-
-
-def _constant(node: ast.BinOp) -> bool:
-    """Constant arithmetic the size rule would have to estimate.
-
-    A few small numbers under the ordinary operators (``60 * 60 * 24``) cannot build a large
-    value and are cleared; anything else constant (powers, shifts, repeated sequences, long
-    chains) is left to the full check.
-    """
-    if any(isinstance(n, _RUNTIME) for n in ast.walk(node)):
-        return False
-    leaves = 0
-    for part in ast.walk(node):
-        if isinstance(part, ast.BinOp):
-            if not isinstance(part.op, _SMALL_OPS):
-                return True
-        elif isinstance(part, ast.Constant):
-            value = part.value
-            if not isinstance(value, (int, float)) or abs(value) > 10**6:
-                return True
-            leaves += 1
-        elif not isinstance(part, (ast.UnaryOp, ast.USub, ast.UAdd, *_SMALL_OPS)):
-            return True
-    return leaves > 8
 
 
 def clears(tree: ast.Module, source: str, ctx: PolicyContext) -> bool:
