@@ -2,10 +2,12 @@
 
     pip install -e '.[bench]'
     python benchmarks/executors.py [--runs 30] [--memory-snippets 10000] [--quick]
+                                   [--engine-only out.json]
 
 Executors, all warm except `python -c`:
 * engine: check only (parse + policy + mypy), check only without mypy, run only (static checks
-  off, sandbox on), full pipeline, full pipeline without mypy;
+  off, sandbox on), full pipeline, full pipeline without mypy, full pipeline in a new session
+  (a new sandboxed process) per snippet;
 * smolagents' LocalPythonExecutor (an AST interpreter in the host process, no isolation);
 * RestrictedPython (compile_restricted + exec in the host process, no isolation);
 * pydantic-monty (a Rust interpreter in pooled worker processes, tools as host functions, see
@@ -98,6 +100,7 @@ def engine_runners(registry: ToolRegistry) -> tuple[dict[str, Runner], list[Engi
         "engine: run only (static off)": sessions["bare"].run,
         "engine: full pipeline": sessions["full"].run,
         "engine: full pipeline, no mypy": sessions["fast"].run,
+        "engine: full pipeline, new session each": full.run,
     }, [full, fast, bare]
 
 
@@ -231,11 +234,26 @@ def main() -> None:
     parser.add_argument("--memory-snippets", type=int, default=10_000)
     parser.add_argument("--quick", action="store_true", help="few runs, for a smoke test")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--engine-only", type=Path, metavar="JSON",
+                        help="measure only the engine's rows and write them to JSON (what "
+                        "before_after.py runs against two checkouts)")
     args = parser.parse_args()
     runs = 3 if args.quick else args.runs
     console = Console()
     registry = ToolRegistry(bench_tools.TOOLS)
     runners, engines = engine_runners(registry)
+    if args.engine_only:
+        measured = {executor: {snippet: {"p50": statistics.median(times),
+                                         "p95": percentile(times, 0.95), "n": len(times)}
+                               for snippet, source in SNIPPETS.items()
+                               for times in [timed(run, source, runs)]}
+                    for executor, run in runners.items()}
+        for engine in engines:
+            engine.close()
+        args.engine_only.parent.mkdir(parents=True, exist_ok=True)
+        args.engine_only.write_text(json.dumps(measured, indent=2))
+        console.print(f"wrote {args.engine_only}")
+        return
     for name, factory in (("smolagents LocalPythonExecutor", smolagents_runner),
                           ("RestrictedPython", restricted_runner)):
         peer = factory()
