@@ -238,6 +238,8 @@ def test_ordinary_snippets_are_cleared(source: str) -> None:
     "y = 'a' * 10 ** 9\n",  # constant arithmetic: the size rule estimates it
     "n = 1\ny = [n] * 100000000\n",  # a repeated list literal, names inside or not
     "j, f = f[0] = [1, 2]\n",  # the full check reads every target before any is bound
+    "x = [0]\ni, x[i] = 0, 1\n",  # ... and every element of one target
+    "x = [0]\nfor k, x[k] in [(0, 1)]:\n    pass\n",  # ... also a loop's
     "s = '{0.x}'.format(1)\n",  # format methods
     "class A:\n    pass\n",  # classes
     "def g():\n    global q\n    q = 1\n",  # declarations

@@ -315,18 +315,21 @@ class _Flow:
         return taken | other
 
     def bind(self, target: ast.expr, defined: Defined) -> Defined | None:
-        if isinstance(target, ast.Name):
-            return defined | {target.id}
-        if isinstance(target, (ast.Tuple, ast.List)):
-            current: Defined | None = defined
-            for element in target.elts:
-                if current is None:
-                    return None
-                current = self.bind(element, current)
-            return current
-        if isinstance(target, ast.Starred):
-            return self.bind(target.value, defined)
-        return defined if self.reads(target, defined, store=True) else None
+        """The names after ``target`` is bound. Python binds ``i, x[i] = ...`` left to
+        right, but the full check reads ``x[i]`` before ``i`` is bound: so does this."""
+        names: set[str] = set()
+        pending = [target]
+        while pending:
+            current = pending.pop()
+            if isinstance(current, ast.Name):
+                names.add(current.id)
+            elif isinstance(current, (ast.Tuple, ast.List)):
+                pending += current.elts
+            elif isinstance(current, ast.Starred):
+                pending.append(current.value)
+            elif not self.reads(current, defined, store=True):
+                return None
+        return defined | names
 
     def reads(self, node: ast.expr, defined: Defined, store: bool = False) -> bool:
         """The reads in an expression that run at once find a binding or a readable name.
