@@ -12,7 +12,7 @@ import ast
 import random
 import typing
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pytest
@@ -96,6 +96,12 @@ def _snippets() -> tuple[str, ...]:
     return tuple(unique)
 
 
+@lru_cache(maxsize=4096)
+def _parsed(source: str) -> ParsedSnippet | Diagnostic:
+    """LibCST's tree and scopes depend on the text only: shared by every context."""
+    return parse_cst(source)
+
+
 def _disagreement(source: str, ctx: PolicyContext) -> list[Diagnostic] | None:
     """The full check's findings on a snippet the screen cleared, or None when they agree."""
     tree = parse_python(source)
@@ -103,7 +109,7 @@ def _disagreement(source: str, ctx: PolicyContext) -> list[Diagnostic] | None:
         return None
     if not clears(tree, source, ctx):
         return None
-    parsed = parse_cst(source)
+    parsed = _parsed(source)
     if not isinstance(parsed, ParsedSnippet):
         return None  # LibCST cannot parse what CPython can: not a policy question
     try:
