@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import (
     ValidationError,
@@ -32,7 +32,8 @@ from engine.execution import NotStarted, Reported, ToolHandler
 from engine.policy.model import Limits
 from engine.policy.permissions import ToolPermissions
 from engine.results import ToolCall, ToolCallStatus
-from engine.sandbox.bytes_codec import BytesCodecError, may_hold_tags, untag_bytes
+from engine.sandbox.bytes_codec import MARK as _MARK
+from engine.sandbox.bytes_codec import BytesCodecError, untag_bytes
 from engine.sandbox.protocol import (
     FrameReader,
     Kind,
@@ -43,7 +44,7 @@ from engine.sandbox.protocol import (
     write_frame,
 )
 from engine.sandbox.zygote import Spawned, Zygote
-from engine.tools import ToolRegistry
+from engine.tools import Tool, ToolRegistry
 
 log = logging.getLogger("engine.tools")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -69,10 +70,11 @@ def _has_capability(number: int) -> bool:
 _CAN_RAISE_HARD_LIMITS = _has_capability(24)  # CAP_SYS_RESOURCE
 
 
-@dataclass(frozen=True)
-class CallRecord:
+class CallRecord(NamedTuple):
     """One brokered call, as the session records it for audit and for replay."""
 
+    # A named tuple rather than a frozen dataclass: as immutable, and made for every call
+    # at a third of the cost.
     tool: str
     arguments: bytes  # the canonical JSON of [args, kwargs]
     status: ToolStatus
@@ -87,14 +89,15 @@ class CallRecord:
 
     def public(self) -> ToolCall:
         """The call as results and transcripts show it: JSON text, no framing."""
-        # Built from the broker's own record: nothing to validate (and 10,000 calls a snippet
-        # would pay for it).
-        return ToolCall.model_construct(
-            tool=self.tool, ok=self.status is ToolStatus.OK,
+        kept = bool(self.arguments)
+        # Validated, not model_construct(): pydantic-core builds the model from plain values
+        # faster than model_construct's Python loop (10,000 calls a snippet pay for either).
+        return ToolCall(
+            tool=self.tool, ok=self.status is _OK,
             duration_ms=round(self.duration_ms, 3), error=self.error,
             status=_PUBLIC_STATUS[self.status],
-            arguments=self.arguments.decode() if self.kept else None,
-            reply=self.reply[1:].decode() if self.kept else None)
+            arguments=self.arguments.decode() if kept else None,
+            reply=self.reply[1:].decode() if kept else None)
 
     @classmethod
     def from_public(cls, call: ToolCall) -> CallRecord | None:
@@ -136,32 +139,47 @@ class ToolBroker:
         self.deadline: float | None = None  # the snippet's: no tool is waited for past it
         self.stray = stray if stray is not None else StrayCalls()
         self.traffic = 0  # bytes of arguments and results so far
+        self._plans: dict[str, _Plan] = {}
+        #: The call answer() replied to and settle() has not recorded yet.
+        self._pending: tuple[str, bytes | None, tuple[list[Any], dict[str, Any]], ToolStatus,
+                             bytes, float, str | None] | None = None
 
     def handle(self, payload: bytes) -> bytes:
         """The reply to one TOOL_CALL payload. Never raises for what a payload holds: a
         malformed call is answered as bad arguments; only framing errors are the caller's."""
+        reply = self.answer(payload)
+        self.settle()
+        return reply
+
+    def answer(self, payload: bytes) -> bytes:
+        """``handle()`` but for the call's bookkeeping, which ``settle()`` does: a caller
+        that sends the reply first lets the child go on meanwhile. Until ``settle()``, the
+        call is not in ``calls``."""
+        if self._pending is not None:
+            self.settle()
         if self.stopped is not None:
             # An honest child stops at a LIMIT reply (it raises an uncatchable stop).
             raise ProtocolError(f"a tool call after the child was told to stop ({self.stopped})")
-        started = time.perf_counter()
+        started = _perf_counter()
+        limits = self.limits
         self.traffic += len(payload)
-        if self.traffic > self.limits.max_tool_traffic_bytes:
+        if self.traffic > limits.max_tool_traffic_bytes:
             message = (f"the snippet's tool calls moved more than "
-                       f"{self.limits.max_tool_traffic_bytes} bytes")
+                       f"{limits.max_tool_traffic_bytes} bytes")
             return self._stop(_error_reply(ToolStatus.LIMIT, "R206", message), message)
-        if len(payload) > self.limits.max_tool_argument_bytes + _CALL_OVERHEAD:
+        if len(payload) > limits.max_tool_argument_bytes + _CALL_OVERHEAD:
             message = (f"the arguments are {len(payload)} bytes; the limit is "
-                       f"{self.limits.max_tool_argument_bytes}")
+                       f"{limits.max_tool_argument_bytes}")
             return self._stop(_error_reply(ToolStatus.LIMIT, "R206", message), message)
         request = _decode(payload)
-        if not (isinstance(request, dict) and isinstance(request.get("tool"), str)
-                and isinstance(request.get("args"), list)
-                and isinstance(request.get("kwargs"), dict)):
+        name = args = kwargs = None
+        if type(request) is dict:  # exact types: both JSON readers make only these
+            name, args, kwargs = request.get("tool"), request.get("args"), request.get("kwargs")
+        if not (type(name) is str and type(args) is list and type(kwargs) is dict):
             return _error_reply(ToolStatus.BAD_ARGUMENTS, None,
                                 "the tool call could not be decoded (arguments must be data)")
-        name = request["tool"]
-        if len(self.calls) >= self.limits.max_tool_calls:
-            message = f"more than {self.limits.max_tool_calls} tool calls in one snippet"
+        if len(self.calls) >= limits.max_tool_calls:
+            message = f"more than {limits.max_tool_calls} tool calls in one snippet"
             return self._stop(_error_reply(ToolStatus.LIMIT, "R205", message), message)
         if (payload.count(b"[") + payload.count(b"{") > MAX_ARGUMENT_NESTING
                 and _nesting_over(request, MAX_ARGUMENT_NESTING)):
@@ -170,20 +188,26 @@ class ToolBroker:
             return _error_reply(ToolStatus.BAD_ARGUMENTS, None,
                                 f"{name}(): the arguments nest more than "
                                 f"{MAX_ARGUMENT_NESTING} levels deep")
-        arguments = json.dumps([request["args"], request["kwargs"]], sort_keys=True).encode()
+        arguments = None
+        if (self.permissions is not None or self._replay is not None
+                or not _scalars(args, kwargs)):
+            # A tool may change a list or dict it is given: the record is the call as sent.
+            arguments = _canonical([args, kwargs]).encode()
         if self.permissions is not None:  # a replay is judged by today's policy too
             refused = self._permitted(name)
             if refused is not None:
+                assert arguments is not None
                 self._record(CallRecord(name, arguments, ToolStatus.LIMIT, refused,
-                                        (time.perf_counter() - started) * 1000, self.stopped))
+                                        (_perf_counter() - started) * 1000, self.stopped))
                 return refused
-        args, kwargs = request["args"], request["kwargs"]
-        if may_hold_tags(payload):
+        sent = args, kwargs
+        if _MARK in payload:
             try:
                 args, kwargs = untag_bytes(args), untag_bytes(kwargs)
             except BytesCodecError as exc:
                 return _error_reply(ToolStatus.BAD_ARGUMENTS, None, f"{name}(): {exc}")
         if self._replay is not None:
+            assert arguments is not None
             refused = self._refused_arguments(name, args, kwargs)
             if refused is not None:  # a recorded reply is not a pass for today's rules
                 self._record(CallRecord(name, arguments, ToolStatus.LIMIT, refused, 0.0,
@@ -191,18 +215,30 @@ class ToolBroker:
                 return refused
             return self._replayed(name, arguments)
         status, reply, error = self._call(name, args, kwargs)
-        self.traffic += len(reply)
-        self._record(CallRecord(name, arguments, status, reply,
-                                (time.perf_counter() - started) * 1000, error))
-        self._count(name, status)
-        if status is ToolStatus.LIMIT:
-            self.stopped = error or "a limit"
+        self._pending = (name, arguments, sent, status, reply,
+                         (_perf_counter() - started) * 1000, error)
         return reply
+
+    def settle(self) -> None:
+        """Record the call ``answer()`` replied to, and count it against the limits."""
+        pending = self._pending
+        if pending is None:
+            return
+        self._pending = None
+        name, arguments, sent, status, reply, duration_ms, error = pending
+        if arguments is None:  # plain values: what the tool did cannot have changed them
+            arguments = _canonical(list(sent)).encode()
+        self.traffic += len(reply)
+        self._record(CallRecord(name, arguments, status, reply, duration_ms, error))
+        if status is _OK or status is _TOOL_ERROR:  # as _count
+            self.calls_by_tool[name] = self.calls_by_tool.get(name, 0) + 1
+        elif status is _LIMIT:
+            self.stopped = error or "a limit"
 
     def _count(self, name: str, status: ToolStatus) -> None:
         """A call whose tool ran (it answered or raised) uses the tool's ``calls`` quota; a
         refused or malformed one did not run and does not."""
-        if status in (ToolStatus.OK, ToolStatus.TOOL_ERROR):
+        if status is _OK or status is _TOOL_ERROR:
             self.calls_by_tool[name] = self.calls_by_tool.get(name, 0) + 1
 
     def resume(self) -> None:
@@ -245,8 +281,7 @@ class ToolBroker:
             self.recorded_bytes += size
         else:  # keep what the result reports, not the payloads: replay is off
             self.replayable = False
-            record = CallRecord(record.tool, b"", record.status, b"", record.duration_ms,
-                                record.error)
+            record = record._replace(arguments=b"", reply=b"")
         self.calls.append(record)
 
     @property
@@ -273,29 +308,48 @@ class ToolBroker:
 
     def _call(self, name: str, args: list[Any], kwargs: dict[str, Any]
               ) -> tuple[ToolStatus, bytes, str | None]:
-        if name not in self.registry:
-            message = f"there is no tool named {name!r}"
-            reply = _error_reply(ToolStatus.BAD_ARGUMENTS, None, message)
-            return ToolStatus.BAD_ARGUMENTS, reply, message
-        tool = self.registry[name]
-        try:
-            bound = tool.validate_arguments(args, kwargs)
-        except ToolArgumentError as exc:
-            return (ToolStatus.BAD_ARGUMENTS,
-                    _error_reply(ToolStatus.BAD_ARGUMENTS, None, str(exc)), str(exc))
-        if self.permissions is not None:
-            why = self.permissions.refused_argument(name, bound.arguments)
-            if why is not None:
-                return ToolStatus.LIMIT, _error_reply(ToolStatus.LIMIT, "R217", why), why
+        plan = self._plans.get(name)
+        if plan is None:
+            if name not in self.registry:  # not kept in _plans: the child chooses the names
+                message = f"there is no tool named {name!r}"
+                reply = _error_reply(ToolStatus.BAD_ARGUMENTS, None, message)
+                return ToolStatus.BAD_ARGUMENTS, reply, message
+            rules = self.permissions.rules.arguments.get(name) if self.permissions else None
+            plan = self._plans[name] = _Plan.of(self.registry[name], bind=bool(rules))
+        tool, checks = plan.tool, plan.checks
+        values: list[Any] | None = None
+        if checks is not None and not kwargs and plan.least <= len(args) <= len(checks):
+            # Each argument is validated by its parameter's own validator, as
+            # validate_arguments would; a failure takes the general path, which words the
+            # message.
+            try:
+                values = [check(value) for check, value in zip(checks, args, strict=False)]
+            except ValidationError:
+                values = None
+        if values is not None:
+            call_args: tuple[Any, ...] | list[Any] = values
+            call_kwargs: dict[str, Any] = {}
+        else:
+            try:
+                bound = tool.validate_arguments(args, kwargs)
+            except ToolArgumentError as exc:
+                return (ToolStatus.BAD_ARGUMENTS,
+                        _error_reply(ToolStatus.BAD_ARGUMENTS, None, str(exc)), str(exc))
+            if self.permissions is not None:
+                why = self.permissions.refused_argument(name, bound.arguments)
+                if why is not None:
+                    return ToolStatus.LIMIT, _error_reply(ToolStatus.LIMIT, "R217", why), why
+            call_args, call_kwargs = bound.args, bound.kwargs
         seconds = self.limits.tool_timeout_seconds
         try:
             if seconds is None:
-                value = tool.func(*bound.args, **bound.kwargs)
+                value = tool.func(*call_args, **call_kwargs)
             else:
                 wait = seconds if self.deadline is None else \
                     min(seconds, max(0.0, self.deadline - time.monotonic()))
-                value = _call_bounded(name, tool.func, bound, seconds, wait, self.stray)
-            result = tool.dump_result(value)
+                value = _call_bounded(name, tool.func, call_args, call_kwargs, seconds, wait,
+                                      self.stray)
+            result = plan.dump(value)
         except ToolResultError as exc:
             return ToolStatus.TOOL_ERROR, _tool_error("ToolResultError", str(exc)), str(exc)
         except _ToolTimeout as exc:
@@ -310,7 +364,61 @@ class ToolBroker:
             message = (f"the result of {name}() is {len(result)} bytes; the limit is "
                        f"{self.limits.max_tool_result_bytes}")
             return ToolStatus.LIMIT, _error_reply(ToolStatus.LIMIT, "R206", message), message
-        return ToolStatus.OK, bytes([ToolStatus.OK]) + result, None
+        return _OK, _OK_BYTE + result, None
+
+
+class _Plan(NamedTuple):
+    """How the broker calls one tool, worked out at its first call in a snippet."""
+
+    tool: Tool
+    least: int  # the parameters without a default
+    #: Each positional parameter's validator, for calls whose arguments all come by position
+    #: (most calls: no Signature.bind). None when calls must bind: keyword-only or variadic
+    #: parameters, or argument rules, which judge arguments by parameter name.
+    checks: tuple[Callable[[Any], Any], ...] | None
+    dump: Callable[[Any], bytes]  # Tool.dump_result, or the same done by the core directly
+
+    @classmethod
+    def of(cls, tool: Tool, bind: bool) -> _Plan:
+        positional = (inspect.Parameter.POSITIONAL_ONLY,
+                      inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        checks = None
+        if not bind and all(p.kind in positional for p in tool.params):
+            adapters = tool._adapters  # the very validators validate_arguments uses
+            # The core validators: TypeAdapter.validate_python only passes its defaults.
+            checks = tuple(adapters[p.name].validator.validate_python for p in tool.params)
+        return cls(tool, sum(not p.has_default for p in tool.params), checks,
+                   _result_dumper(tool))
+
+
+def _result_dumper(tool: Tool) -> Callable[[Any], bytes]:
+    """``tool.dump_result`` without TypeAdapter's wrappers, which only pass their defaults
+    to the core validator and serialiser (a third of a trivial call's time in the broker)."""
+    if tool.returns_bytes:
+        return tool.dump_result
+    adapter = tool.return_adapter
+    validate, serialise = adapter.validator.validate_python, adapter.serializer.to_json
+
+    def dump(value: Any) -> bytes:
+        try:
+            checked = validate(value, from_attributes=True)
+        except ValidationError:
+            return tool.dump_result(value)  # raises, with the message that names the tool
+        return serialise(checked)
+
+    return dump
+
+
+# Looked up once: an enum member is an attribute lookup through the enum's metaclass, and a
+# call went through ten of them.
+_OK, _LIMIT, _TOOL_ERROR = ToolStatus.OK, ToolStatus.LIMIT, ToolStatus.TOOL_ERROR
+_TOOL_CALL, _TOOL_RESULT = Kind.TOOL_CALL, Kind.TOOL_RESULT
+_OK_BYTE = bytes([ToolStatus.OK])
+_perf_counter = time.perf_counter
+
+
+def _nothing() -> None:
+    pass
 
 
 _CALL_OVERHEAD = 4096  # the call's envelope around its arguments
@@ -344,8 +452,8 @@ class StrayCalls:
             self.running -= 1
 
 
-def _call_bounded(name: str, func: Callable[..., Any], bound: inspect.BoundArguments,
-                  seconds: float, wait: float, stray: StrayCalls) -> Any:
+def _call_bounded(name: str, func: Callable[..., Any], args: tuple[Any, ...] | list[Any],
+                  kwargs: dict[str, Any], seconds: float, wait: float, stray: StrayCalls) -> Any:
     """Call a tool on a thread of its own and wait for it at most ``wait`` seconds (its
     ``seconds``, or less when the snippet's own time ends first).
 
@@ -362,7 +470,7 @@ def _call_bounded(name: str, func: Callable[..., Any], bound: inspect.BoundArgum
 
     def target() -> None:
         try:
-            outcome.append((True, context.run(func, *bound.args, **bound.kwargs)))
+            outcome.append((True, context.run(func, *args, **kwargs)))
         except BaseException as exc:  # raised again in the waiting caller, as if inline
             outcome.append((False, exc))
         finally:
@@ -412,6 +520,34 @@ def _shown(arguments: bytes, limit: int = 120) -> str:
     except (ValueError, TypeError, RecursionError):
         text = arguments.decode(errors="replace")
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _scalars(args: list[Any], kwargs: dict[str, Any]) -> bool:
+    """Whether every argument is an immutable scalar (most calls)."""
+    scalars = _SCALARS
+    for value in args:
+        if type(value) not in scalars:
+            return False
+    return all(type(value) in scalars for value in kwargs.values()) if kwargs else True
+
+
+def _canonical_encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, sort_keys=True)``, the text records hold (a replay compares it
+    byte for byte): the same C encoder, made once rather than on every call."""
+    encoder = json.JSONEncoder(sort_keys=True)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    # No cycle markers: the value was just decoded from JSON.
+    iterencode = make(None, encoder.default, json.encoder.encode_basestring_ascii, None,
+                      encoder.key_separator, encoder.item_separator, True, False, True)
+    return lambda value: "".join(iterencode(value, 0))
+
+
+_canonical = _canonical_encoder()
 
 
 def _decode(payload: bytes) -> Any:
@@ -582,6 +718,8 @@ class SandboxProcess:
         self._signal(signal.SIGCONT)  # frozen since its last snippet
         execution.cpu_before = self._grant_cpu()
         cpu_limit = execution.cpu_before + self.limits.cpu_seconds
+        answer, settle = ((broker.answer, broker.settle) if isinstance(broker, ToolBroker)
+                          else (broker.handle, _nothing))
         try:
             write_frame(self._to_child, Kind.RUN,
                         json.dumps({"id": snippet_id, "source": source}).encode(), deadline)
@@ -601,11 +739,14 @@ class SandboxProcess:
                     # A process with one thread cannot use CPU faster than the clock runs.
                     watch = now + max(spare, _WATCH_SECONDS)
                     continue
-                if kind is Kind.TOOL_CALL:
-                    reply = broker.handle(payload)
-                    if time.monotonic() > deadline:
-                        raise Timeout
-                    write_frame(self._to_child, Kind.TOOL_RESULT, reply, deadline)
+                if kind is _TOOL_CALL:
+                    reply = answer(payload)
+                    try:
+                        if time.monotonic() > deadline:
+                            raise Timeout
+                        write_frame(self._to_child, _TOOL_RESULT, reply, deadline)
+                    finally:
+                        settle()  # while the child reads the reply
                 elif kind is Kind.DONE:
                     try:
                         outcome = Reported.model_validate_json(payload)

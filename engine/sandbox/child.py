@@ -25,7 +25,8 @@ from pydantic_core import PydanticSerializationError, from_json, to_json, to_jso
 
 from engine.policy.modules import builtin_classes, hidden_reason
 from engine.policy.special_methods import is_dunder
-from engine.sandbox.bytes_codec import may_hold_tags, tag_bytes, tag_call, untag_bytes
+from engine.sandbox.bytes_codec import MARK as _MARK
+from engine.sandbox.bytes_codec import tag_bytes, tag_call, untag_bytes
 from engine.sandbox.data_guards import harden, resets
 from engine.sandbox.factories import VIEW_FACTORIES, guard_enum_factory
 from engine.sandbox.own_classes import is_own_class, register, register_data
@@ -149,7 +150,8 @@ class ToolChannel:
 
     def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
              adapter: TypeAdapter[Any]) -> Any:
-        self.settle()
+        if self.awaiting:
+            self.settle()
         if self.calls >= self.max_calls:
             raise _Stop("R205", f"the snippet made more than {self.max_calls} tool calls")
         self.calls += 1
@@ -166,17 +168,18 @@ class ToolChannel:
             raise _Stop("R206", f"the arguments of {name}() are {len(payload)} bytes; the limit "
                                 f"is {self.max_argument}")
         self.awaiting = True
-        write_frame(self.out_fd, Kind.TOOL_CALL, payload)
+        write_frame(self.out_fd, _TOOL_CALL, payload)
         kind, reply = self.reader.read()
         self.awaiting = False
-        if kind is not Kind.TOOL_RESULT or not reply:
+        if kind is not _TOOL_RESULT or not reply:
             os._exit(70)  # the parent broke the protocol: nothing sensible is left to do
-        status, body = reply[0], reply[1:]
-        if status == ToolStatus.OK:
-            if may_hold_tags(body):
-                return adapter.validate_python(untag_bytes(from_json(body)))
-            return adapter.validate_json(body)
-        error = from_json(body)
+        status = reply[0]
+        if status == _OK:
+            if _MARK in reply:
+                return adapter.validate_python(untag_bytes(from_json(reply[1:])))
+            # The core validator: TypeAdapter.validate_json only passes its defaults.
+            return adapter.validator.validate_json(reply[1:])
+        error = from_json(reply[1:])
         if status == ToolStatus.TOOL_ERROR:
             broken = ToolResultInvalid if error["type"] == "ToolResultError" else ToolError
             raise broken(f"{name}() failed: {error['type']}: {error['message']}")
@@ -187,6 +190,7 @@ class ToolChannel:
         raise _Stop(error.get("code", "R205"), error["message"])
 
 
+_TOOL_CALL, _TOOL_RESULT, _OK = Kind.TOOL_CALL, Kind.TOOL_RESULT, int(ToolStatus.OK)
 _KINDS = {kind.name: kind for kind in inspect._ParameterKind}
 
 
@@ -199,12 +203,22 @@ def make_proxy(spec: ToolSpec, returns: Any, channel: ToolChannel) -> Callable[.
     ])
     adapter: TypeAdapter[Any] = TypeAdapter(returns)
     name = spec.name
+    # Arguments by position only bind when their number is in this range: such a call (most
+    # are) needs no Signature.bind, which costs more than the rest of the call's way out.
+    positional = [p for p in signature.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) < len(signature.parameters):  # keyword-only or variadic: always bind
+        least, most = 1, 0
+    else:
+        least = sum(p.default is p.empty for p in positional)
+        most = len(positional)
 
     def proxy(*args: Any, **kwargs: Any) -> Any:
-        try:
-            signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise ToolArgumentsError(f"{name}(): {exc}") from None
+        if kwargs or not least <= len(args) <= most:
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise ToolArgumentsError(f"{name}(): {exc}") from None
         return channel.call(name, args, kwargs, adapter)
 
     proxy.__name__ = proxy.__qualname__ = name

@@ -57,6 +57,8 @@ class Timeout(Exception):
 # that reads and writes frames must not look these up in modules a snippet may change.
 _read, _write = os.read, os.write
 _poll, _POLLIN, _POLLOUT = select.poll, select.POLLIN, select.POLLOUT
+_monotonic, _perf_counter = time.monotonic, time.perf_counter
+_pack, _unpack_from, _HEADER_SIZE = HEADER.pack, HEADER.unpack_from, HEADER.size
 
 
 def wait_for(fd: int, writable: bool, timeout: float | None) -> bool:
@@ -66,17 +68,23 @@ def wait_for(fd: int, writable: bool, timeout: float | None) -> bool:
     poller = _poll()
     poller.register(fd, _POLLOUT if writable else _POLLIN)
     return bool(poller.poll(None if timeout is None else max(0.0, timeout) * 1000))
-_monotonic, _perf_counter = time.monotonic, time.perf_counter
 
 
 def encode(kind: Kind, payload: bytes) -> bytes:
-    return HEADER.pack(MAGIC, VERSION, kind, len(payload)) + payload
+    return _pack(MAGIC, VERSION, kind, len(payload)) + payload
 
 
 def write_frame(fd: int, kind: Kind, payload: bytes, deadline: float | None = None) -> None:
     """Write a whole frame. On a non-blocking descriptor, wait for room until ``deadline``
     (a peer that stops reading must not be able to block the writer forever)."""
-    data = memoryview(encode(kind, payload))
+    frame = _pack(MAGIC, VERSION, kind, len(payload)) + payload
+    try:
+        written = _write(fd, frame)
+    except BlockingIOError:
+        written = 0
+    if written == len(frame):  # a tool call's frame fits in the pipe: one system call
+        return
+    data = memoryview(frame)[written:]
     while data:
         try:
             written = _write(fd, data)
@@ -90,13 +98,23 @@ def write_frame(fd: int, kind: Kind, payload: bytes, deadline: float | None = No
         data = data[written:]
 
 
-#: How long a reader polls before it sleeps. A tool call is a round trip between two
-#: processes; waking a sleeping process costs ~50 us on a small VM, which would cap brokered
-#: calls near 18,000/s. Polling briefly first keeps a busy exchange at a few microseconds and
-#: costs at most this much CPU per idle wait. Measured on 2 cores with two CPU hogs running,
-#: 200 us of polling still beat 50 us and no polling (~60 vs ~80 vs ~140 us per call), and
-#: yielding while polling was worst (~250 us): the hogs took the whole slice.
-SPIN_SECONDS = 0.0002
+#: The most a reader polls before it sleeps. A tool call is a round trip between two
+#: processes, and on a small VM waking a sleeping one is dear: the writer's system call takes
+#: 15-50 us more (an interrupt to an idle virtual CPU), and the sleeper wakes later still.
+#: Measured with 10,000 calls of a trivial tool on 2 cores, both sides sleeping cost more wall
+#: time *and* more CPU per call than both polling (benchmarks/tool_calls.py). So a reader
+#: polls as long as the peer's recent answers say it will answer soon, and sleeps when it
+#: does not (a slow tool, a snippet computing between calls, CPUs taken by other work).
+SPIN_SECONDS = 0.00005
+#: Polling lasts this many times the peer's typical answer time (plus a little): long enough
+#: for ordinary jitter, short enough that a miss wastes little.
+_SPIN_FACTOR = 3
+_SPIN_SLACK = 0.000002
+#: After this many waits in a row that polling did not catch, a reader sleeps at once, and
+#: polls (for the longest window) once in ``_PROBE_EVERY`` waits to notice a quick peer.
+_MISSES_TO_SLEEP = 8
+_PROBE_EVERY = 64
+_READ_SIZE = 4096
 
 
 class FrameReader:
@@ -111,43 +129,64 @@ class FrameReader:
         self.max_payload = max_payload
         self.max_spin = spin
         self._buffer = bytearray()
-        self._misses = 0  # consecutive waits the polling did not shorten
+        self._poller = _poll()  # registered once: a wait is then one system call
+        self._poller.register(fd, _POLLIN)
+        #: How long the peer typically takes to answer, from the waits polling caught (a
+        #: wait that ended in a sleep also measured the wake-up); starts at the longest.
+        self._typical = spin / _SPIN_FACTOR
+        self._misses = 0  # consecutive waits that polling did not catch
+        self._waits = 0
 
     def _spin_budget(self) -> float:
-        # When polling keeps missing (the peer is slow, or the CPUs are oversubscribed and
-        # polling only steals time from the peer), stop polling; try again now and then.
-        if self._misses >= 8 and self._misses % 64:
-            return 0.0
-        return self.max_spin
+        if self._misses >= _MISSES_TO_SLEEP:
+            self._waits += 1
+            return self.max_spin if self._waits % _PROBE_EVERY == 0 else 0.0
+        return min(self.max_spin, _SPIN_FACTOR * self._typical + _SPIN_SLACK)
 
-    def _fill(self, need: int, deadline: float | None) -> None:
-        if len(self._buffer) >= need:
+    def _await(self, deadline: float | None) -> None:
+        """Return once the descriptor is readable; raise Timeout at ``deadline``."""
+        poll = self._poller.poll
+        started = _perf_counter()
+        if poll(0):  # a frame already there is read, even past the deadline
             return
         budget = self._spin_budget()
-        spin_until = _perf_counter() + budget
-        slept = False
-        while len(self._buffer) < need:
+        until = started + budget
+        # poll(0), not read(): no exception per turn, and the pipe's lock stays free for the
+        # writer.
+        while _perf_counter() < until:
+            if poll(0):
+                self._misses = 0
+                self._typical += (_perf_counter() - started - self._typical) / 8
+                return
+        if budget > 0.0:
+            self._misses += 1
+            self._typical += (budget - self._typical) / 8  # the peer may have slowed down
+        while True:
+            if deadline is None:
+                if poll(None):
+                    return
+                continue
+            timeout = deadline - _monotonic()
+            if timeout <= 0:
+                raise Timeout
+            if poll(timeout * 1000):
+                return
+
+    def _receive(self, size: int, deadline: float | None) -> bytes:
+        while True:
+            # Ask before reading: the frame usually is not there yet (the peer is still at
+            # work), and an empty non-blocking read costs an exception on top of its call.
+            self._await(deadline)
             try:
-                chunk = _read(self.fd, max(need - len(self._buffer), 4096))
+                chunk = _read(self.fd, size)
             except BlockingIOError:
-                if _perf_counter() < spin_until:
-                    continue
-                slept = True
-                timeout = None if deadline is None else deadline - _monotonic()
-                if timeout is not None and timeout <= 0:
-                    raise Timeout from None
-                if not wait_for(self.fd, False, timeout):
-                    raise Timeout from None
                 continue
             if not chunk:
                 raise PeerClosed("the other end closed the pipe")
-            self._buffer += chunk
-        self._misses = self._misses + 1 if slept else 0
+            return chunk
 
-    def read(self, deadline: float | None = None) -> tuple[Kind, bytes]:
-        """The next frame; ``deadline`` is a ``_monotonic()`` instant or None to block."""
-        self._fill(HEADER.size, deadline)
-        magic, version, kind, length = HEADER.unpack_from(self._buffer)
+    def _header(self, data: bytes | bytearray) -> tuple[Kind, int]:
+        magic, version, kind, length = _unpack_from(data)
         if magic != MAGIC:
             raise ProtocolError(f"bad magic {bytes(magic)!r}")
         if version != VERSION:
@@ -157,7 +196,25 @@ class FrameReader:
             raise ProtocolError(f"unknown message kind {kind}")
         if length > self.max_payload:
             raise ProtocolError(f"frame of {length} bytes exceeds the limit of {self.max_payload}")
-        self._fill(HEADER.size + length, deadline)
-        payload = bytes(self._buffer[HEADER.size:HEADER.size + length])
-        del self._buffer[:HEADER.size + length]
-        return known, payload
+        return known, length
+
+    def _fill(self, need: int, deadline: float | None) -> None:
+        while len(self._buffer) < need:
+            self._buffer += self._receive(max(need - len(self._buffer), _READ_SIZE), deadline)
+
+    def read(self, deadline: float | None = None) -> tuple[Kind, bytes]:
+        """The next frame; ``deadline`` is a ``_monotonic()`` instant or None to block."""
+        if not self._buffer:
+            # Usually one read brings exactly one whole frame: no buffering, one copy.
+            chunk = self._receive(_READ_SIZE, deadline)
+            if len(chunk) >= _HEADER_SIZE:
+                kind, length = self._header(chunk)
+                if len(chunk) == _HEADER_SIZE + length:
+                    return kind, chunk[_HEADER_SIZE:]
+            self._buffer += chunk
+        self._fill(_HEADER_SIZE, deadline)
+        kind, length = self._header(self._buffer)
+        self._fill(_HEADER_SIZE + length, deadline)
+        payload = bytes(self._buffer[_HEADER_SIZE:_HEADER_SIZE + length])
+        del self._buffer[:_HEADER_SIZE + length]
+        return kind, payload
