@@ -6,6 +6,7 @@ import gc
 import os
 import resource
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -215,3 +216,49 @@ def test_no_process_is_left_behind() -> None:
     for pid in (child, zygote):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_session_replays_its_random_draws_from_a_spare_process(engine: Engine) -> None:
+    """Processes may be forked before their session (a spare): the session's seed reaches
+    them with the first snippet, so a restore draws the same numbers again."""
+    for _ in range(3):  # from the second spawn on, the zygote keeps a spare
+        assert engine.run("x = 1").ok
+    with engine.session() as session:
+        first = session.run("import random\nd = random.random()\nkey = echo(str(d))")
+        assert first.ok
+        dead = session.run("while True:\n    pass")
+        assert dead.restarted and not dead.lost_names  # the replay sent echo() the same text
+        assert session.run("print(key == str(d))").stdout == "True\n"
+
+
+def test_sessions_started_from_spares_draw_different_numbers(engine: Engine) -> None:
+    drawn = {engine.run("import random\nfinal_answer(random.random())").value
+             for _ in range(4)}
+    assert len(drawn) == 4
+
+
+def test_the_spare_process_is_let_go_when_the_engine_closes() -> None:
+    with Engine((), "default") as made:
+        for _ in range(3):
+            assert made.run("x = 1").ok
+        zygote = made._zygote_handle
+        assert zygote is not None
+        deadline = time.monotonic() + 10
+        while zygote._spare is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        spare = zygote._spare
+        assert spare is not None
+    assert zygote._spare is None
+    deadline = time.monotonic() + 10
+    while _running(spare.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)  # it reads the end of its pipe and exits
+    assert not _running(spare.pid)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (nobody may be reaping in a container)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

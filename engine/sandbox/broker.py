@@ -628,7 +628,9 @@ class SandboxProcess:
     def __init__(self, zygote: Zygote, limits: Limits, seed: int | None = None) -> None:
         self.zygote = zygote
         self.limits = limits
-        spawned: Spawned = zygote.spawn(seed=seed)
+        spawned: Spawned = zygote.spawn()
+        #: sent with the first snippet: the child may have been forked before the session
+        self._seed = seed
         self.pid = spawned.pid
         self._pidfd = spawned.pidfd
         self._to_child = spawned.to_child
@@ -721,8 +723,10 @@ class SandboxProcess:
         answer, settle = ((broker.answer, broker.settle) if isinstance(broker, ToolBroker)
                           else (broker.handle, _nothing))
         try:
-            write_frame(self._to_child, Kind.RUN,
-                        json.dumps({"id": snippet_id, "source": source}).encode(), deadline)
+            request: dict[str, object] = {"id": snippet_id, "source": source}
+            if self._seed is not None:
+                request["seed"], self._seed = self._seed, None
+            write_frame(self._to_child, Kind.RUN, json.dumps(request).encode(), deadline)
             watch = time.monotonic() + self.limits.cpu_seconds
             while True:
                 try:

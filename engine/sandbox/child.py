@@ -771,8 +771,11 @@ def serve(executor: Executor) -> NoReturn:
     with the snippet and could be changed by it (SECURITY.md, "the child's own loop").
     """
     out_fd = executor.channel.out_fd
+    # Taken before any snippet runs, like everything else this loop calls.
+    seeders = _seeders()
     write_frame(out_fd, Kind.READY, to_json({"pid": os.getpid()}))
     reader = executor.channel.reader
+    first = True
     while True:
         try:
             executor.channel.settle()
@@ -782,9 +785,30 @@ def serve(executor: Executor) -> NoReturn:
         if kind is not Kind.RUN:
             os._exit(70)
         request = from_json(payload)
+        if first:
+            # The session's seed: this process may have been forked before the session
+            # existed (a spare), and a restored session replays the same draws.
+            first = False
+            seed = request.get("seed")
+            if isinstance(seed, int):
+                for seeder in seeders:
+                    seeder(seed)
         outcome = executor.run(request["source"])
         outcome["id"] = request["id"]
         write_frame(out_fd, Kind.DONE, _encode_outcome(outcome))
+
+
+def _seeders() -> list[Callable[[int], object]]:
+    """The global generators a session's seed sets: ``random``'s and numpy's (which takes
+    32 bits)."""
+    found: list[Callable[[int], object]] = []
+    if "random" in sys.modules:
+        found.append(sys.modules["random"].seed)
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        seed_numpy = numpy_random.seed
+        found.append(lambda seed: seed_numpy(seed % 2**32))
+    return found
 
 
 def _encode_outcome(outcome: dict[str, Any]) -> bytes:
