@@ -3,7 +3,8 @@
     python benchmarks/check_latency.py [--runs 200] [--json out.json]
 
 "Cold" is the first check of a new engine whose check worker must start (import, then mypy
-builds its state); "warm" is every later check of the same engine. Checks run in check
+loads its state from the type cache, which the first cold run fills: see check_cold.py for a
+start without it); "warm" is every later check of the same engine. Checks run in check
 workers: a warm check's total includes the round trip to the worker, the stages' own figures
 do not. The snippet is the seed's 10-line task over the users toolset.
 Figures are wall-clock milliseconds on this machine; compare them within one run only.

@@ -7,36 +7,27 @@ hold up the checks of other sessions. So checks run in a small pool of warm work
 worker killed, the snippet gets a diagnostic (P153, or T197 in the type stage) and a new worker
 is started (the caller of the costly check waits for it; nobody else does). Several workers
 also let checks use every core.
+
+A worker's process may have been started before its pool existed (``engine.checkspawn``):
+the next worker a pool needs is then that one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from multiprocessing.connection import Connection
-from pathlib import Path
-from typing import IO
 
 from engine import codes
 from engine.checks import CheckSpec, with_skipped
+from engine.checkspawn import WorkerProcess, take_prestarted
 from engine.checkworker import FAILED, PROGRESS, CheckReply, CheckRequest
 from engine.diagnostics import Stage
 from engine.errors import CheckerUnavailableError
 from engine.results import CheckReport, StageReport, StageStatus
 from engine.typecheck.context import SessionContext
-
-_BOOTSTRAP = (
-    "import sys; sys.path.insert(0, sys.argv[3]); "
-    "from engine.checkworker import main; main(int(sys.argv[1]), sys.argv[2])"
-)
 
 #: How long a new worker may take to import and warm its checker.
 START_SECONDS = 60.0
@@ -57,25 +48,13 @@ class _Overrun:
 
 
 class _Worker:
-    """One worker process, from start to kill."""
+    """One worker of a pool, from start to kill."""
 
-    def __init__(self, spec_json: bytes) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix="codeact-check-"))
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in kill()
-        engine_root = str(Path(__file__).resolve().parent.parent)
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOTSTRAP, str(theirs.fileno()), str(self.workdir),
-             engine_root],
-            pass_fds=[theirs.fileno()], env={}, stdin=subprocess.PIPE, cwd=self.workdir,
-            stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True,
-        )
-        theirs.close()
-        self.connection = Connection(ours.detach())
-        assert self.process.stdin is not None
-        with contextlib.suppress(BrokenPipeError):  # reported when no ready message comes
-            self.process.stdin.write(spec_json)
-            self.process.stdin.close()
+    def __init__(self, started: WorkerProcess, spec_json: bytes) -> None:
+        self.started = started
+        self.process = started.process
+        self.connection = started.connection
+        started.start(spec_json)
 
     def ready(self, timeout: float) -> None:
         try:
@@ -84,18 +63,11 @@ class _Worker:
                     f"the check worker did not start within {timeout:g} s")
             message = self.connection.recv_bytes()
         except (EOFError, OSError):
-            message = FAILED + self._stderr_tail().encode()
+            message = FAILED + self.started.stderr_tail().encode()
         if message.startswith(FAILED):
             self.kill()
             detail = message[1:].decode("utf-8", "replace") or "(no message)"
             raise CheckerUnavailableError(f"the check worker failed to start: {detail}")
-
-    def _stderr_tail(self) -> str:
-        with contextlib.suppress(OSError, ValueError):
-            self._stderr.seek(0)
-            lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
-            return lines[-1] if lines else ""
-        return ""
 
     def check(self, request: bytes, budget: float) -> CheckReport | _Overrun:
         started = time.monotonic()
@@ -146,12 +118,7 @@ class _Worker:
         return True
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self.connection.close()
-        self._stderr.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.started.kill()
 
 
 class CheckPool:
@@ -163,6 +130,7 @@ class CheckPool:
         self.size = size
         self.budget = spec.policy.limits.check_seconds
         self.spec_json = spec.model_dump_json().encode()
+        self.types = spec.check_types
         self._lock = threading.Condition()
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
@@ -172,7 +140,7 @@ class CheckPool:
 
     def _start(self, idle: bool = False) -> _Worker:
         try:
-            worker = _Worker(self.spec_json)
+            worker = _Worker(take_prestarted() or WorkerProcess(self.types), self.spec_json)
             if idle:
                 worker._priority(DEMOTED_NICE)
             worker.ready(START_SECONDS)

@@ -12,35 +12,33 @@ import socket
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 import engine
-from engine import codes, render
 from engine.agent.model import BackendName
-from engine.config import ConfigError, ProjectConfig, find_config
+from engine.checkspawn import cancel_prestarted, prestart
 from engine.errors import (
     CheckerUnavailableError,
     EngineError,
     PolicyError,
     SandboxUnavailableError,
 )
-from engine.pipeline import Engine
-from engine.policy.model import Policy, bundled_policy_names
-from engine.policy.prompt import (
-    render_prompt_rules,
-    risky_capabilities,
-    tool_permission_lines,
-    unimportable_modules,
-)
-from engine.results import RunResult
-from engine.session import Session
-from engine.stubs import render_stubs
-from engine.tools import ToolRegistry, load_tools
-from engine.typecheck.context import SessionContext
+
+# The rest of the engine (pydantic's models, the parser, the sandbox's client) is imported
+# by the commands that use it: `codeact check` starts its check worker before it loads any
+# of that, so that the worker's imports and its own take their time side by side.
+if TYPE_CHECKING:
+    from engine import render
+    from engine.config import ProjectConfig
+    from engine.pipeline import Engine
+    from engine.policy.model import Policy
+    from engine.results import RunResult
+    from engine.session import Session
+    from engine.tools import ToolRegistry
 
 # Help in boxes for a person at a terminal; plain text when piped or read by a program.
 _HELP_STYLE: Literal["rich"] | None = "rich" if sys.stdout.isatty() else None
@@ -81,16 +79,29 @@ ToolsOption = Annotated[
                  help="Toolset: a module, module:ATTR, or a .py file "
                       "(else $CODEACT_TOOLS, else [tool.codeact] tools in pyproject.toml)."),
 ]
+
+
+def _bundled_policy_names() -> list[str]:
+    """engine.policy.model.bundled_policy_names() without importing the policy model, for
+    help text made at import (tests/test_check_start.py compares the two)."""
+    here = Path(__file__).resolve().parent
+    installed = here / "_policies"
+    directory = installed if installed.is_dir() else here.parent / "policies"
+    return sorted(p.stem for p in directory.glob("*.toml"))
+
+
 PolicyOption = Annotated[
     str | None,
     typer.Option("--policy", "-p", envvar="CODEACT_POLICY", show_envvar=False,
-                 help=f"Bundled policy ({', '.join(bundled_policy_names())}) or a .toml file "
-                      "(else $CODEACT_POLICY, else [tool.codeact] policy, else default)."),
+                 help=f"Bundled policy ({', '.join(_bundled_policy_names())}) or a .toml "
+                      "file (else $CODEACT_POLICY, else [tool.codeact] policy, else default)."),
 ]
 
 
 def _project() -> ProjectConfig:
     """The [tool.codeact] settings of the project the command runs in."""
+    from engine.config import ConfigError, find_config
+
     try:
         return find_config()
     except ConfigError as exc:
@@ -141,6 +152,9 @@ def _tools_spec(tools: str | None) -> str | None:
 def _load(tools: str | None, policy: str | None) -> tuple[ToolRegistry, Policy]:
     """The toolset and policy a command uses: flags, then the environment, then the
     project's [tool.codeact], then no tools and the default policy."""
+    from engine.policy.model import Policy
+    from engine.tools import ToolRegistry, load_tools
+
     tools = _tools_spec(tools)
     policy = policy or _project().policy() or "default"
     try:
@@ -213,6 +227,29 @@ def check(
     independent: IndependentOption = False,
 ) -> None:
     """Check snippets: parse, policy, types. Nothing is executed."""
+    from engine import render
+
+    try:
+        reports, chosen = _check_files(files, tools, policy, output_format, no_types,
+                                       independent)
+    finally:
+        cancel_prestarted()  # the worker `main` started, unused if a usage error came first
+    if chosen is Format.json:
+        emit(render.to_json(reports))
+    elif chosen is Format.sarif:
+        emit(render.to_sarif(reports, engine.__version__))
+    else:
+        render.print_text(reports, out)
+    raise typer.Exit(0 if all(r.report.ok for r in reports) else 1)
+
+
+def _check_files(files: list[str], tools: str | None, policy: str | None,
+                 output_format: Format | None, no_types: bool, independent: bool,
+                 ) -> tuple[list[render.FileReport], Format]:
+    from engine import render
+    from engine.pipeline import Engine
+    from engine.typecheck.context import SessionContext
+
     chosen = output_format or Format(_project().settings.format or "text")
     registry, loaded = _load(tools, policy)
     sources = [(path, _read(path)) for path in _snippet_files(files)]
@@ -227,13 +264,7 @@ def check(
             reports.append(render.FileReport(path, report))
     finally:
         eng.close()
-    if chosen is Format.json:
-        emit(render.to_json(reports))
-    elif chosen is Format.sarif:
-        emit(render.to_sarif(reports, engine.__version__))
-    else:
-        render.print_text(reports, out)
-    raise typer.Exit(0 if all(r.report.ok for r in reports) else 1)
+    return reports, chosen
 
 
 class RunFormat(StrEnum):
@@ -248,6 +279,8 @@ UnsafeOption = Annotated[bool, typer.Option(
 
 def _engine(registry: ToolRegistry, policy: Policy, unsafe: bool,
             check_workers: int = 2) -> Engine:
+    from engine.pipeline import Engine
+
     return Engine(registry, policy, isolation="unsafe-no-seccomp" if unsafe else "seccomp",
                   check_workers=check_workers)
 
@@ -264,6 +297,8 @@ def run(
     independent: IndependentOption = False,
 ) -> None:
     """Check and run snippets in a sandboxed session."""
+    from engine import render
+
     configured = _project().settings.format
     chosen = output_format or (RunFormat.json if configured == "json" else RunFormat.text)
     registry, loaded = _load(tools, policy)
@@ -305,6 +340,9 @@ def repl(
     unsafe_no_seccomp: UnsafeOption = False,
 ) -> None:
     """Try a policy interactively: each snippet is checked, then run in one session."""
+    from engine import render
+    from engine.policy.prompt import render_prompt_rules
+
     registry, loaded = _load(tools, policy)
     eng = _engine(registry, loaded, unsafe_no_seccomp)
     try:
@@ -754,6 +792,8 @@ def stubs(
     = None,
 ) -> None:
     """Generate the .pyi stubs of a toolset, as the type checker and the model see it."""
+    from engine.stubs import render_stubs
+
     registry, _ = _load(tools, "default")
     if not len(registry):
         _usage_error("which tools? give --tools (or set $CODEACT_TOOLS, or tools in the "
@@ -773,6 +813,8 @@ def explain(
     code: Annotated[str | None, typer.Argument(help="A code (P120) or rule name.")] = None,
 ) -> None:
     """Explain a diagnostic code; without a code, list them all."""
+    from engine import codes, render
+
     if code is None:
         for entry in codes.CATALOG.values():
             out.print(f"{entry.code}  {entry.stage.value:<8} {entry.rule:<28} {entry.title}")
@@ -789,6 +831,12 @@ def policy_show(
     as_json: Annotated[bool, typer.Option("--json", help="The resolved policy as JSON.")] = False,
 ) -> None:
     """Show a policy resolved (extends applied) and its rules in plain language."""
+    from engine.policy.prompt import (
+        render_prompt_rules,
+        risky_capabilities,
+        tool_permission_lines,
+    )
+
     _, loaded = _load(None, name)
     if as_json:
         emit(loaded.model_dump_json(indent=2))
@@ -871,6 +919,9 @@ def policy_validate(files: Annotated[list[str], typer.Argument(help="Policy file
     """Validate policy files, every one; exit 2 and name the key and file of every problem.
 
     Also warns about allowed modules this Python cannot import, and what a policy opens."""
+    from engine.policy.model import Policy
+    from engine.policy.prompt import risky_capabilities, unimportable_modules
+
     failed = False
     for file in files:
         try:
@@ -892,7 +943,19 @@ def policy_validate(files: Annotated[list[str], typer.Argument(help="Policy file
 
 
 def main() -> None:
+    if _command(sys.argv[1:]) == "check":
+        # The check worker's process first, even before typer reads the command line (it
+        # imports pydantic to do so): the worker's imports (the parser, mypy) and the
+        # command's (pydantic, the engine, the tools' module) then take their time side by
+        # side. The next check worker a pool starts is this one.
+        prestart()
     app()
+
+
+def _command(arguments: list[str]) -> str | None:
+    """The command a command line names: its first word that is not an option (the
+    top-level options take no value)."""
+    return next((a for a in arguments if not a.startswith("-")), None)
 
 
 if __name__ == "__main__":

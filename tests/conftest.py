@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from engine import CheckReport, Engine, Policy, load_tools
 from engine.diagnostics import Diagnostic
+
+# The type cache goes to a directory of this run, never the user's. Set at import, before
+# any engine or check worker starts; processes the tests start inherit it (and one that
+# imports this module again keeps it: the run that made it removes it).
+_TEST_CACHE_PREFIX = "codeact-test-cache-"
+_TYPE_CACHE: str | None = None
+if not os.path.basename(os.environ.get("CODEACT_CACHE_DIR", "")).startswith(_TEST_CACHE_PREFIX):
+    _TYPE_CACHE = tempfile.mkdtemp(prefix=_TEST_CACHE_PREFIX)
+    os.environ["CODEACT_CACHE_DIR"] = _TYPE_CACHE
+os.environ.pop("CODEACT_NO_CACHE", None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _TYPE_CACHE is not None:
+        shutil.rmtree(_TYPE_CACHE, ignore_errors=True)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

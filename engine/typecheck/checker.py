@@ -11,8 +11,17 @@ second for a cold run. Four files live in a private temporary directory (never o
 * ``codeact_snippet.py``: a short prelude, the snippet, and an epilogue that names each
   module-level binding so that its type at the end of the snippet can be read back.
 
-mypy notices changes by whole-second mtime and size, so every write also moves the file's
-mtime forward, and its file-system cache is flushed around each update.
+The first two are what the start analyses (with everything they import: a second of work),
+so they are also what the type cache keeps (``engine.typecheck.storage``): a checker whose
+inputs were built before loads mypy's fine-grained cache of them, and its own two files are
+added by the first fine-grained update. The last two change at every check, so they live in
+scratch space on a tmpfs where there is one.
+
+Every check tells mypy which files changed rather than letting it look: its own search
+(stat the sources, look again for every module it could not find) costs more than checking
+``x = 1``, and none of it can change while the checker lives. Every write also moves the
+file's mtime forward (mypy compares whole seconds and sizes), and mypy's file-system cache is
+flushed around each update.
 """
 
 from __future__ import annotations
@@ -29,14 +38,17 @@ import sys
 import tempfile
 import threading
 import tokenize
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from mypy import errorcodes
+import mypy.build
 from mypy.dmypy_server import Server
-from mypy.modulefinder import BuildSource
+from mypy.fixup import NodeFixer
+from mypy.modulefinder import BuildSource, get_search_dirs
+from mypy.modules_state import modules_state
 from mypy.nodes import (
     Decorator,
     ExpressionStmt,
@@ -47,8 +59,9 @@ from mypy.nodes import (
     TypeVarExpr,
     Var,
 )
-from mypy.options import Options
+from mypy.server.update import ensure_trees_loaded
 from mypy.types import instance_cache
+from mypy.version import __version__ as mypy_version
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
@@ -65,6 +78,8 @@ from engine.typecheck.context import (
     SessionContext,
     module_alias,
 )
+from engine.typecheck.prebuild import build_elsewhere, cache_options, mypy_options
+from engine.typecheck.storage import CacheEntry, cache_root, scratch_dir
 from engine.typecheck.typetext import TYPEVAR_NAME, TypeText
 from engine.typecheck.writes import shared_writes
 
@@ -73,10 +88,18 @@ log = logging.getLogger(__name__)
 #: Beyond this many characters the type of a name an earlier snippet bound is not kept.
 MAX_BINDING_TEXT = 2_000
 
-#: mypy keeps process-wide state (a cache of builtin types among it), so checks of all
-#: engines in a process take turns, and each starts by clearing that cache: a type cached by
-#: another engine's build belongs to other symbol tables and crashes this one.
+#: mypy keeps process-wide state, so checks of all engines in a process take turns, and each
+#: starts by setting that state for its own build: a cache of builtin types (cleared: a type
+#: cached by another engine's build belongs to other symbol tables and crashes this one), and
+#: what resolves the symbols of a module loaded from the type cache, which are read when
+#: first used (it must be this build's: through another engine's, `Counter('ab')` came out
+#: as `Counter[Any]`).
 _MYPY_LOCK = threading.Lock()
+
+StartedFrom = Literal["cold", "built", "loaded"]
+#: The modification time of the stubs a cache entry is built from (any fixed value will do:
+#: mypy compares it with its records of the same files).
+_SOURCE_MTIME = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -85,77 +108,182 @@ class TypeReport:
     bindings: tuple[Binding, ...]
 
 
-def _options() -> Options:
-    options = Options()
-    options.python_version = sys.version_info[:2]
-    options.show_column_numbers = True
-    options.show_error_end = True
-    options.hide_error_codes = False
-    options.output = "json"
-    options.error_summary = False
-    options.check_untyped_defs = True
-    # A session is a REPL: rebinding a name to a value of another type is normal.
-    options.allow_redefinition = True
-    options.ignore_missing_imports = True
-    # Installed packages are checked only as far as the snippet needs them, and their own
-    # errors are not the snippet's: reported, they would also make every fine-grained update
-    # re-check them (pandas-stubs pulls in numpy and jinja2 sources: 47 s per update, not 5 ms).
-    options.follow_imports = "silent"
-    options.export_types = True
-    options.color_output = False
-    # A snippet is a script: `seen = {}` or `counts = Counter()` run fine and mypy infers
-    # Any for the items. Demanding an annotation would cost a model a turn for nothing.
-    options.disabled_error_codes = {errorcodes.VAR_ANNOTATED}
-    return options
-
-
 class TypeChecker:
     """A warm mypy for one tool registry. Thread-safe; checks run one at a time."""
 
-    def __init__(self, stubs: str, preload: Sequence[str] = ()) -> None:
+    def __init__(self, stubs: str, preload: Sequence[str] = (), *,
+                 cache: Path | bool = True) -> None:
         """``preload``: modules whose types are loaded at start rather than by the first
-        snippet that imports them (pandas and numpy take seconds, a check milliseconds)."""
-        self._dir = Path(tempfile.mkdtemp(prefix="codeact-types-"))
-        self._tools = self._dir / f"{TOOLS_MODULE}.pyi"
+        snippet that imports them (pandas and numpy take seconds, a check milliseconds).
+        ``cache``: where mypy's state is persisted (``engine.typecheck.storage``): True for
+        where the environment says (the user's cache directory by default), a directory, or
+        False for nowhere."""
+        self._dir = Path(tempfile.mkdtemp(prefix="codeact-types-", dir=scratch_dir()))
+        # Removed when the checker goes, or at exit if it is still there (on a tmpfs, what is
+        # left takes memory).
+        self._remove_dir = weakref.finalize(self, shutil.rmtree, self._dir, True)
         self._preload_text = "".join(f"import {m}\n" for m in sorted(set(preload)))
-        self._preload = self._dir / f"{PRELOAD_MODULE}.pyi"
         self._ctx = self._dir / f"{CONTEXT_MODULE}.pyi"
         self._snippet = self._dir / f"{SNIPPET_MODULE}.py"
         self._stubs = stubs
+        self._cache_root: Path | None = (
+            cache_root() if cache is True else None if cache is False else cache)
+        self._entry: CacheEntry | None = None  # held while a server loaded from it lives
         self._lock = _MYPY_LOCK
         self._server: Server | None = None
+        self._modules: tuple[dict[str, MypyFile], NodeFixer | None] | None = None
         self._clock = 1_000_000_000  # mtimes we hand out, one second apart
         self._ctx_text: str | None = None
-        self._sources = [
-            BuildSource(str(self._snippet), SNIPPET_MODULE),
-            BuildSource(str(self._ctx), CONTEXT_MODULE),
-            BuildSource(str(self._tools), TOOLS_MODULE),
-            BuildSource(str(self._preload), PRELOAD_MODULE),
-        ]
+        #: How the last start went: "cold" (without the cache), "built" (made the cache's
+        #: entry, then loaded it), "loaded" (an entry another start made). For tests and
+        #: benchmarks.
+        self.started_from: StartedFrom | None = None
 
     def _write(self, path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
         self._clock += 1
         os.utime(path, (self._clock, self._clock))
 
+    def _generated(self, directory: Path) -> list[BuildSource]:
+        """The sources of a build whose tools and preload stubs are in ``directory``."""
+        return [
+            BuildSource(str(self._snippet), SNIPPET_MODULE),
+            BuildSource(str(self._ctx), CONTEXT_MODULE),
+            BuildSource(str(directory / f"{TOOLS_MODULE}.pyi"), TOOLS_MODULE),
+            BuildSource(str(directory / f"{PRELOAD_MODULE}.pyi"), PRELOAD_MODULE),
+        ]
+
     def _start(self) -> Server:
-        self._write(self._tools, self._stubs)
-        self._write(self._preload, self._preload_text)
+        self._release()
         self._ctx_text = SessionContext().stub()
         self._write(self._ctx, self._ctx_text)
         self._write(self._snippet, "\n".join(SessionContext().prelude()) + "\n")
-        server = Server(_options(), os.devnull)
-        result = server.check(self._sources, False, False, 80)
+        if self._cache_root is not None:
+            server = self._start_from_cache(self._cache_root)
+            if server is not None:
+                return server
+        self._write(self._dir / f"{TOOLS_MODULE}.pyi", self._stubs)
+        self._write(self._dir / f"{PRELOAD_MODULE}.pyi", self._preload_text)
+        server = Server(mypy_options(), os.devnull)
+        result = server.check(self._generated(self._dir), False, False, 80)
         problems = [m for m in str(result.get("out", "")).splitlines() if m.strip()]
         if problems:  # the generated stubs themselves must be clean
             raise RuntimeError("generated stubs do not type-check:\n" + "\n".join(problems))
+        self.started_from = "cold"
         return server
 
+    def _cache_inputs(self) -> dict[str, object]:
+        """Everything a persisted build depends on: a change to any makes another entry.
+
+        The tools' stubs import only typeshed's modules, which come with mypy. Preloaded
+        modules come from the installed packages: installing or removing any changes the
+        modification time of the directory they are installed in. (A package edited in
+        place is not noticed: clear the cache then.)"""
+        installed: dict[str, int | None] = {}
+        if self._preload_text:
+            for directory in get_search_dirs(sys.executable)[1]:
+                try:
+                    installed[directory] = os.stat(directory).st_mtime_ns
+                except OSError:
+                    installed[directory] = None
+        options = mypy_options()
+        return {
+            "mypy": mypy_version,
+            "mypy_at": os.path.dirname(mypy.build.__file__),
+            "python": sys.version,
+            "prefix": sys.prefix,
+            "installed": installed,
+            "options": options.select_options_affecting_cache(),
+            "python_version": options.python_version,
+            "stubs": self._stubs,
+            "preload": self._preload_text,
+        }
+
+    def _start_from_cache(self, root: Path) -> Server | None:
+        """A server loaded from the persisted build (made first if there is none); None
+        if the cache cannot be used, so that the caller builds without it."""
+        entry = None
+        try:
+            entry = CacheEntry(root, self._cache_inputs())
+            built = False
+
+            def build(into: CacheEntry) -> None:
+                nonlocal built
+                build_elsewhere(into.src, into.mypy, self._stubs, self._preload_text,
+                                _SOURCE_MTIME)
+                built = True
+
+            if not entry.acquire(build):
+                log.info("the type cache at %s cannot be used now; starting without it", root)
+                return None
+            tools, preload = entry.src / f"{TOOLS_MODULE}.pyi", entry.src / f"{PRELOAD_MODULE}.pyi"
+            if (tools.read_text(encoding="utf-8") != self._stubs
+                    or preload.read_text(encoding="utf-8") != self._preload_text):
+                raise ValueError("the entry's stubs are not the ones it was made for")
+            options = cache_options(entry.mypy)
+            options.use_fine_grained_cache = True
+            server = Server(options, os.devnull)
+            result = server.check(self._generated(entry.src), False, False, 80)
+            stats = result.get("stats") or {}
+            if not stats.get("fresh_metas"):
+                # mypy could not use the entry and built from nothing (right, but slowly):
+                # it is stale or damaged, so it is made again by the next start.
+                raise ValueError("mypy found nothing usable in the entry")
+            if str(result.get("out", "")).strip():
+                raise ValueError(f"the entry's build reports errors: {result.get('out')}")
+            manager = server.fine_grained_manager
+            assert manager is not None  # a started server has one
+            # mypy loads a cached module's tree when it decides an update needs it, and
+            # misses some: a module a snippet imports first, whose own imports are cached
+            # but not loaded, sees their names as Any (statistics.mean over decimal's
+            # Decimal). So all are loaded now, as a build from nothing has them (pandas':
+            # 0.3 s, of the 8 s that build takes).
+            ensure_trees_loaded(manager.manager, manager.graph, list(manager.graph))
+            # A tree mypy cannot read is skipped without a word, its names then Any.
+            unreadable = [m for m, state in manager.graph.items() if state.tree is None]
+            if unreadable:
+                raise ValueError(f"unreadable trees in the entry: {', '.join(unreadable[:5])}")
+        except MemoryError:
+            if entry is not None:
+                entry.release()
+            raise
+        except Exception:
+            log.warning("the type cache at %s is unusable; starting without it", root,
+                        exc_info=True)
+            if entry is not None:
+                entry.discard()
+            return None
+        self._entry = entry
+        self.started_from = "built" if built else "loaded"
+        return server
+
+    def _release(self) -> None:
+        if self._entry is not None:
+            self._entry.release()
+            self._entry = None
+
+    def _reset(self) -> None:
+        self._server = None
+        self._modules = None
+        self._release()
+
+    def _started(self) -> Server:
+        """The server, started if need be, with mypy's process-wide state set for it."""
+        instance_cache.reset()
+        if self._server is None:
+            self._server = self._start()
+            # The server's build made them: they are its own until another build is made.
+            self._modules = modules_state.modules, modules_state.node_fixer
+        else:
+            assert self._modules is not None
+            modules_state.modules, modules_state.node_fixer = self._modules
+        return self._server
+
     def warm(self) -> None:
-        """Build the initial state now rather than at the first check (about a second)."""
+        """Build the initial state now rather than at the first check (a second without the
+        type cache, tens of milliseconds with it)."""
         with self._lock:
-            if self._server is None:
-                self._server = self._start()
+            self._started()
 
     def check(self, snippet: Snippet, context: SessionContext | None = None) -> TypeReport:
         context = context or SessionContext()
@@ -163,45 +291,56 @@ class TypeChecker:
             try:
                 return self._check(snippet, context)
             except MemoryError:
-                self._server = None
+                self._reset()
                 raise  # the check worker reports it as too costly and is replaced
             except Exception as exc:  # a mypy crash must not take the engine down
                 log.exception("type checker failed")
-                self._server = None
-                return TypeReport((codes.diagnostic(
-                    "T198", f"the type checker failed: {type(exc).__name__}: {exc}",
-                    source=snippet.source),), ())
+                entry = self._entry
+                self._reset()
+                if entry is None:
+                    return _failed(snippet, exc)
+                # mypy reads from the cache long after the start: a damaged entry can fail
+                # a check. The check is made again by a checker started without it.
+                entry.discard()
+                self._cache_root = None
+            try:
+                return self._check(snippet, context)
+            except MemoryError:
+                self._reset()
+                raise
+            except Exception as exc:
+                log.exception("type checker failed")
+                self._reset()
+                return _failed(snippet, exc)
 
     def _check(self, snippet: Snippet, context: SessionContext) -> TypeReport:
-        instance_cache.reset()
-        if self._server is None:
-            self._server = self._start()
-        server = self._server
-        updated: list[str] = []
+        server = self._started()
+        manager = server.fine_grained_manager
+        assert manager is not None  # a started server has one
+        changed: list[tuple[str, str]] = []
         ctx_text = context.stub()
         if ctx_text != self._ctx_text:
             self._write(self._ctx, ctx_text)
             self._ctx_text = ctx_text
-            updated.append(str(self._ctx))
+            changed.append((CONTEXT_MODULE, str(self._ctx)))
         prelude = context.prelude(exclude=snippet.module_declarations)
         names = [n for n in snippet.module_bindings
                  if not is_dunder(n) and not n.startswith(PRIVATE_PREFIX)]
         source = _without_checker_comments(snippet.source)
         source = source if source.endswith("\n") else source + "\n"
         self._write(self._snippet, "\n".join(prelude) + "\n" + source + "\n".join(names) + "\n")
-        updated.append(str(self._snippet))
+        changed.append((SNIPPET_MODULE, str(self._snippet)))
         server.fscache.flush()
-        messages = server.fine_grained_increment(self._sources, remove=[], update=updated)
+        messages = manager.update(changed, [])
         server.flush_caches()
         offset = len(prelude)
         last_line = len(source.splitlines())
         diagnostics = _diagnostics(messages, snippet.source, offset, last_line, str(self._snippet))
         diagnostics += self._shared_writes(server, snippet.source, offset, last_line)
         bindings = self._bindings(server, names)
-        if server.fine_grained_manager is not None:
-            # Exported types are kept per expression node across updates: without this, every
-            # check's syntax tree stays reachable (a leak of ~8 KB a check).
-            server.fine_grained_manager.manager.all_types.clear()
+        # Exported types are kept per expression node across updates: without this, every
+        # check's syntax tree stays reachable (a leak of ~8 KB a check).
+        manager.manager.all_types.clear()
         return TypeReport(tuple(diagnostics), bindings)
 
     def _shared_writes(self, server: Server, source: str, offset: int,
@@ -277,11 +416,14 @@ class TypeChecker:
         return tuple(bindings)
 
     def close(self) -> None:
-        self._server = None
-        shutil.rmtree(self._dir, ignore_errors=True)
+        self._reset()
+        self._remove_dir()
 
-    def __del__(self) -> None:
-        shutil.rmtree(getattr(self, "_dir", ""), ignore_errors=True)
+
+def _failed(snippet: Snippet, exc: Exception) -> TypeReport:
+    return TypeReport((codes.diagnostic(
+        "T198", f"the type checker failed: {type(exc).__name__}: {exc}",
+        source=snippet.source),), ())
 
 
 _CHECKER_COMMENT = re.compile(r"#\s*(type:\s*ignore|mypy:|pyright:)")
