@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,8 @@ from engine import Engine, Policy, SessionContext, Stage, load_tools, render_stu
 from engine.catalog import ToolCatalog
 from engine.checks import CheckSpec, StaticChecker
 from engine.diagnostics import Severity
+from engine.parsing import ParsedSnippet, parse_cst
+from engine.typecheck.checker import TypeChecker
 from engine.typecheck.context import Binding
 from tests.conftest import codes_of, only
 
@@ -334,3 +338,60 @@ def test_a_module_first_imported_by_a_snippet_is_type_checked_and_can_be_importe
         assert again.ok, again.diagnostics
         wrong = session.run("z = statistics.mean('ab')")
         assert [d.code for d in wrong.errors] and wrong.errors[0].stage.value == "types"
+
+
+def test_the_working_directory_is_not_where_a_snippets_imports_come_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mypy searches the working directory and MYPYPATH by default: a file there would give
+    an import another type (or, searched at every update, make every check slow)."""
+    (tmp_path / "heapq_helpers.py").write_text("def biggest() -> int: ...\n")
+    (tmp_path / "secret_stub").mkdir()
+    (tmp_path / "secret_stub" / "stat_extra.pyi").write_text("def mode() -> int: ...\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MYPYPATH", str(tmp_path / "secret_stub"))
+    checker = TypeChecker("", cache=False)
+    try:
+        for module, name in (("heapq_helpers", "biggest"), ("stat_extra", "mode")):
+            found = checker.check(_parsed(f"from {module} import {name}\ns: str = {name}()"))
+            # Not found, so untyped (the policy refuses the import anyway): no int-vs-str error.
+            assert found.diagnostics == (), found.diagnostics
+        real = checker.check(_parsed("import heapq\ns: str = heapq.nlargest(1, [3])"))
+        assert [d.code for d in real.diagnostics] == ["T108"]
+    finally:
+        checker.close()
+
+
+def test_a_check_in_a_session_with_names_does_not_search_the_file_system(
+    in_process: StaticChecker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every check imports the session's names from the context module. mypy forgot its
+    module search at each update and listed every directory on its path again for that
+    import: more work than checking the snippet."""
+    context = SessionContext()
+    context = context.extended(in_process.check("n = 1\nfrom math import sqrt", context).bindings)
+    in_process.check("m = n + 1", context)
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def listdir(path: str | os.PathLike[str] = ".") -> list[str]:
+        listed.append(str(path))
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    for i in range(3):
+        report = in_process.check(f"m = n + {i}\nr = sqrt(m)", context)
+        assert report.ok, report.diagnostics
+    server = in_process._type_checker()._server
+    assert server is not None and server.fine_grained_manager is not None
+    typeshed = server.fine_grained_manager.manager.search_paths.typeshed_path
+    # A `from math import ...` is looked up in typeshed; the working directory, the
+    # interpreter's path and site-packages are not listed, and the context's import is not
+    # searched for at all.
+    assert all(p.startswith(typeshed) for p in listed), listed
+
+
+def _parsed(source: str) -> ParsedSnippet:
+    parsed = parse_cst(source)
+    assert isinstance(parsed, ParsedSnippet)
+    return parsed

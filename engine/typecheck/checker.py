@@ -47,7 +47,7 @@ from typing import Any, Literal
 import mypy.build
 from mypy.dmypy_server import Server
 from mypy.fixup import NodeFixer
-from mypy.modulefinder import BuildSource, get_search_dirs
+from mypy.modulefinder import BuildSource, SearchPaths, get_search_dirs
 from mypy.modules_state import modules_state
 from mypy.nodes import (
     Decorator,
@@ -272,12 +272,33 @@ class TypeChecker:
         instance_cache.reset()
         if self._server is None:
             self._server = self._start()
+            self._narrow_search(self._server)
             # The server's build made them: they are its own until another build is made.
             self._modules = modules_state.modules, modules_state.node_fixer
         else:
             assert self._modules is not None
             modules_state.modules, modules_state.node_fixer = self._modules
         return self._server
+
+    def _narrow_search(self, server: Server) -> None:
+        """Look for modules only where a snippet's imports can come from.
+
+        mypy searches the working directory, ``MYPYPATH``, the interpreter's ``sys.path`` and
+        site-packages, and each update forgets what it found: the first `from M import n` of
+        every check listed them all again (the working directory could be any size). A
+        snippet can import only the standard library and the policy's third-party modules,
+        and the generated modules are the build's sources, found without a search. So the
+        search is typeshed, and site-packages when the policy allows third-party modules."""
+        manager = server.fine_grained_manager
+        assert manager is not None  # a started server has one
+        build = manager.manager
+        paths = build.search_paths
+        packages = (tuple(dict.fromkeys(get_search_dirs(sys.executable)[1]))
+                    if self._preload_text else ())
+        narrowed = SearchPaths((), (), packages, paths.typeshed_path)
+        build.search_paths = narrowed
+        build.find_module_cache.search_paths = narrowed
+        build.find_module_cache.clear()
 
     def warm(self) -> None:
         """Build the initial state now rather than at the first check (a second without the
