@@ -21,12 +21,12 @@ import threading
 import time
 
 from engine import codes
-from engine.checks import CheckSpec, with_skipped
 from engine.checkspawn import WorkerProcess, take_prestarted
+from engine.checkspec import CheckSpec
 from engine.checkworker import FAILED, PROGRESS, CheckReply, CheckRequest
 from engine.diagnostics import Stage
 from engine.errors import CheckerUnavailableError
-from engine.results import CheckReport, StageReport, StageStatus
+from engine.results import CheckReport, StageReport, StageStatus, with_skipped
 from engine.typecheck.context import SessionContext
 
 #: How long a new worker may take to import and warm its checker.

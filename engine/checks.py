@@ -11,42 +11,22 @@ from __future__ import annotations
 
 import symtable
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
-
 from engine import codes
-from engine.catalog import ToolCatalog
+from engine.checkspec import CheckSpec, Progress
 from engine.diagnostics import MAX_PER_STAGE, Diagnostic, Severity, Stage
 from engine.parsing import ParsedSnippet, ScreenedSnippet, Snippet, parse_cst, parse_python
-from engine.policy.check import check_policy, check_source_size, check_tree_size
-from engine.policy.model import Policy
+from engine.policy.bounds import check_source_size, check_tree_size
+from engine.policy.check import check_policy
 from engine.policy.rules import PolicyContext
 from engine.policy.screen import clears
-from engine.results import CheckReport, StageReport, StageStatus
+from engine.results import CheckReport, StageReport, StageStatus, with_skipped
 from engine.typecheck.context import Binding, SessionContext, module_alias
 
 if TYPE_CHECKING:
     from engine.typecheck.checker import TypeChecker
-
-
-class CheckSpec(BaseModel):
-    """Everything a checker needs, as data: what a check worker is started with."""
-
-    model_config = ConfigDict(frozen=True)
-
-    policy: Policy
-    tools: ToolCatalog
-    #: tools the toolset has and the policy does not permit: calling one is P160
-    denied_tools: tuple[str, ...] = ()
-    stubs: str
-    check_policy: bool = True
-    check_types: bool = True
-
-
-#: Called as each stage starts, so that a supervisor knows where a check ran out of budget.
-Progress = Callable[[Stage], None]
 
 
 def _too_deep(source: str) -> Diagnostic:
@@ -201,14 +181,6 @@ def _module_names(source: str) -> list[str]:
     """Names a snippet binds at module level, by CPython's own symbol table."""
     table = symtable.symtable(source, "<snippet>", "exec")
     return sorted(s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported())
-
-
-def with_skipped(stages: Iterable[StageReport]) -> list[StageReport]:
-    """``stages`` followed by a skipped report for each static stage that did not run."""
-    done = list(stages)
-    ran = {s.stage for s in done}
-    return done + [StageReport(stage=stage, status=StageStatus.SKIPPED)
-                   for stage in (Stage.PARSE, Stage.POLICY, Stage.TYPES) if stage not in ran]
 
 
 __all__ = ["CheckSpec", "Progress", "StaticChecker", "with_skipped"]

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from engine.catalog import ToolCatalog
 from engine.checkpool import CheckPool, acquire_pool, release_pool
-from engine.checks import CheckSpec, with_skipped
+from engine.checkspec import CheckSpec
 from engine.diagnostics import Stage
 from engine.errors import SandboxUnavailableError
-from engine.policy.check import check_source_size, lone_surrogate
+from engine.policy.bounds import check_source_size, lone_surrogate
 from engine.policy.model import Policy
 from engine.policy.permissions import ToolPermissions
-from engine.results import CheckReport, RunResult, StageReport, StageStatus
+from engine.results import CheckReport, RunResult, StageReport, StageStatus, with_skipped
 from engine.stubs import render_prompt_view, render_stubs
 from engine.tools import Tool, ToolRegistry
 from engine.typecheck.context import SessionContext

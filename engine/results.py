@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -156,3 +157,11 @@ class RunResult(BaseModel):
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)
+
+
+def with_skipped(stages: Iterable[StageReport]) -> list[StageReport]:
+    """``stages`` followed by a skipped report for each static stage that did not run."""
+    done = list(stages)
+    ran = {s.stage for s in done}
+    return done + [StageReport(stage=stage, status=StageStatus.SKIPPED)
+                   for stage in (Stage.PARSE, Stage.POLICY, Stage.TYPES) if stage not in ran]

@@ -56,6 +56,18 @@ def test_the_command_line_loads_nothing_heavy_before_check_starts_its_worker() -
     assert not [m for m in loaded if m.split(".")[0] in ("pydantic", "libcst", "mypy")]
 
 
+def test_the_engines_own_process_does_not_load_the_parser_or_the_checker() -> None:
+    # The engine only sends snippets to check workers; the worker parses and checks. The
+    # parser (LibCST, ~0.15 s to import) and mypy would be a cold command's wasted time.
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, engine.cli, engine.pipeline, engine.checkpool, engine.session\n"
+         "from engine import Engine\n"
+         "print(*sorted(sys.modules))"],
+        capture_output=True, text=True, check=True).stdout.split()
+    assert not [m for m in loaded if m.split(".")[0] in ("libcst", "mypy")]
+
+
 def test_the_help_names_the_bundled_policies() -> None:
     assert _bundled_policy_names() == bundled_policy_names()
 

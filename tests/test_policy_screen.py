@@ -22,8 +22,9 @@ from engine.catalog import ToolCatalog
 from engine.checks import CheckSpec, StaticChecker
 from engine.diagnostics import Diagnostic
 from engine.parsing import ParsedSnippet, ScreenedSnippet, parse_cst, parse_python
+from engine.policy.bounds import check_source_size, check_tree_size
 from engine.policy.cases import load_cases
-from engine.policy.check import check_policy, check_source_size, check_tree_size
+from engine.policy.check import check_policy
 from engine.policy.model import Policy
 from engine.policy.rules import PolicyContext
 from engine.policy.screen import KNOWN_SYNTAX, clears

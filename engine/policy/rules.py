@@ -590,7 +590,7 @@ class SizeRule(Rule):
     """Bounds on the values constant expressions build (``10**10**10``, ``'a' * 10**9``).
 
     The tree's node count and depth are bounded earlier, on CPython's cheaper tree
-    (``policy.check.check_tree_size``).
+    (``policy.bounds.check_tree_size``).
     """
 
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
