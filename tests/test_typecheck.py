@@ -14,7 +14,7 @@ from engine.checks import CheckSpec, StaticChecker
 from engine.diagnostics import Severity
 from engine.parsing import ParsedSnippet, parse_cst
 from engine.typecheck.checker import TypeChecker
-from engine.typecheck.context import Binding
+from engine.typecheck.context import Binding, mentioned_names
 from tests.conftest import codes_of, only
 
 TYPE_ERRORS = [
@@ -395,3 +395,51 @@ def _parsed(source: str) -> ParsedSnippet:
     parsed = parse_cst(source)
     assert isinstance(parsed, ParsedSnippet)
     return parsed
+
+
+def test_a_snippet_sees_every_earlier_name_it_mentions_however_written() -> None:
+    """The prelude brings in only the names a snippet mentions; every way of mentioning one
+    must still count (a nested scope, an f-string, a string annotation, NFKC spellings). The
+    policy, off here, refuses names that are not plain ASCII; the type stage must not rely
+    on it."""
+    registry = load_tools("examples.toolsets.users")
+    in_process = StaticChecker(CheckSpec(policy=Policy.load("default"),
+                                         tools=ToolCatalog.of(registry),
+                                         stubs=render_stubs(registry), check_policy=False))
+    context = SessionContext()
+    setup = ("count = 3\nlabel = 'x'\nclass Box:\n    pass\nitems = [1, 2]\né = 2.5\n"
+             + "\n".join(f"unused_{i} = {i}" for i in range(30)))
+    context = context.extended(in_process.check(setup, context).bindings)
+    clean = [
+        "def f() -> int:\n    return count + 1",
+        "s = f'{label}!'",
+        "def g(b: 'Box') -> 'Box':\n    return b",
+        "total = sum(items) + count",
+        "y = ｃｏｕｎｔ + 1",  # fullwidth letters are `count` to Python
+        "z = e\u0301 * 2",  # `é` written with a combining accent
+        "lambda_result = (lambda: items[0])()",
+        "for count in range(2):\n    pass",
+    ]
+    for source in clean:
+        report = in_process.check(source, context)
+        assert report.ok, (source, report.diagnostics)
+    # The earlier names keep their types: a misuse is still found.
+    for source, code in (("label + count", "T107"), ("items.append('a')", "T101"),
+                         ("n: str = ｃｏｕｎｔ", "T108")):
+        report = in_process.check(source, context)
+        assert [d.code for d in report.diagnostics if d.severity is Severity.ERROR] == [code], (
+            source, report.diagnostics)
+    in_process.close()
+
+
+def test_the_prelude_brings_in_only_what_the_snippet_mentions() -> None:
+    context = SessionContext((
+        Binding("a", "value", "int"), Binding("b", "value", "str"),
+        Binding("math", "module", "math"), Binding("Box", "class", "Box"),
+        Binding("Any", "imported", "typing.Any"),
+    ))
+    everything = "\n".join(context.prelude())
+    assert all(name in everything for name in ("_cx_a", "_cx_b", "import math", "Box", "Any"))
+    some = "\n".join(context.prelude(used=mentioned_names("x: Any = a + 1  # b")))
+    assert "_cx_a" in some and "_cx_b" in some and "Any" in some
+    assert "import math" not in some and "Box" not in some

@@ -76,6 +76,7 @@ from engine.typecheck.context import (
     Binding,
     BindingKind,
     SessionContext,
+    mentioned_names,
     module_alias,
 )
 from engine.typecheck.prebuild import build_elsewhere, cache_options, mypy_options
@@ -344,7 +345,8 @@ class TypeChecker:
             self._write(self._ctx, ctx_text)
             self._ctx_text = ctx_text
             changed.append((CONTEXT_MODULE, str(self._ctx)))
-        prelude = context.prelude(exclude=snippet.module_declarations)
+        prelude = context.prelude(exclude=snippet.module_declarations,
+                                  used=mentioned_names(snippet.source))
         names = [n for n in snippet.module_bindings
                  if not is_dunder(n) and not n.startswith(PRIVATE_PREFIX)]
         source = _without_checker_comments(snippet.source)

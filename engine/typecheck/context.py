@@ -10,7 +10,9 @@ This module is pure data and text; it does not import mypy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+import unicodedata
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,6 +27,10 @@ SNIPPET_MODULE = "codeact_snippet"
 PRELOAD_MODULE = "codeact_preload"
 TOOLS_ALIAS = "_t"
 PRIVATE_PREFIX = "_cx_"
+
+#: Outside strings and comments, Python separates names only by ASCII whitespace and ASCII
+#: punctuation (its operators and delimiters are all ASCII; `_` belongs to names).
+_WORD = re.compile(r"[^\s!-/:-@\[-^`{-~]+")
 
 BindingKind = Literal["value", "function", "module", "class", "imported", "typevar"]
 
@@ -142,13 +148,19 @@ class SessionContext:
                 lines.append(f"{b.name} = {b.text}")
         return "\n".join(lines) + "\n"
 
-    def prelude(self, exclude: Iterable[str] = ()) -> list[str]:
+    def prelude(self, exclude: Iterable[str] = (),
+                used: Container[str] | None = None) -> list[str]:
         """Lines placed before a snippet so that it sees the tools and this context.
 
         ``exclude`` are names the snippet itself declares (``def``, ``class``, ``x: T = ...``):
-        mypy would otherwise call them redefinitions.
+        mypy would otherwise call them redefinitions. ``used``: if given, only these names
+        are brought in (every name the snippet mentions, see ``mentioned_names``): mypy
+        analyses each line of the prelude at every check, so a session's fortieth name
+        would otherwise cost every later snippet, whether it reads it or not.
         """
         skip = set(exclude)
+        if used is not None:
+            skip |= {b.name for b in self.bindings if b.name not in used}
         lines = [f"from {TOOLS_MODULE} import *"]
         for b in self.bindings:
             if b.kind == "module" and b.name not in skip:
@@ -172,3 +184,12 @@ class SessionContext:
             lines.append(f"from {CONTEXT_MODULE} import {imports}")
             lines.append("; ".join(f"{n} = {PRIVATE_PREFIX}{n}" for n in declared))
         return lines
+
+
+def mentioned_names(source: str) -> frozenset[str]:
+    """Every name ``source`` could refer to: each run of characters between ASCII
+    separators, as Python reads it (NFKC-normalised: a fullwidth `x` is `x`). More than the names it
+    uses (keywords, numbers, words in strings and comments), never fewer."""
+    return frozenset(word if word.isascii() else unicodedata.normalize("NFKC", word)
+                     for word in _WORD.findall(source))
+
