@@ -7,13 +7,16 @@ loads its state from the type cache, which the first cold run fills: see check_c
 start without it); "warm" is every later check of the same engine. Checks run in check
 workers: a warm check's total includes the round trip to the worker, the stages' own figures
 do not. The snippet is the seed's 10-line task over the users toolset.
-Figures are wall-clock milliseconds on this machine; compare them within one run only.
+Figures are wall-clock milliseconds on this machine; compare them within one run only. The
+last rows are CPU per warm check: of the check worker (every thread, from the kernel's
+schedstat) and of this process (sending, waiting, reading the report), over all warm runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -49,6 +52,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def cpu_ns(pid: int) -> int:
+    """CPU time a process has used, all its threads, in nanoseconds."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+            total += int(stat.read().split()[0])
+    return total
+
+
 def measure(runs: int) -> dict[str, dict[str, float]]:
     registry = load_tools("examples.toolsets.users")
     results: dict[str, dict[str, float]] = {}
@@ -74,6 +86,9 @@ def measure(runs: int) -> dict[str, dict[str, float]]:
     for _ in range(20):
         engine.check(SNIPPET)
     warm: dict[str, list[float]] = {s.value: [] for s in STAGES} | {"total": []}
+    workers = [w.process.pid for w in engine._checks()._idle]
+    assert len(workers) == 1, workers  # one worker did every warm check
+    worker_before, parent_before = cpu_ns(workers[0]), time.process_time_ns()
     for i in range(runs):
         # Vary the text so that nothing is served from a cache of identical input.
         source = SNIPPET.replace("math.sqrt(len(users))", f"math.sqrt(len(users) + {i})")
@@ -83,10 +98,17 @@ def measure(runs: int) -> dict[str, dict[str, float]]:
         for stage in STAGES:
             found = report.stage(stage)
             warm[stage.value].append(found.duration_ms if found else 0.0)
+    worker_cpu = (cpu_ns(workers[0]) - worker_before) / runs / 1e6
+    parent_cpu = (time.process_time_ns() - parent_before) / runs / 1e6
     engine.close()
     for name, values in warm.items():
         results[f"warm {name}"] = {"p50": statistics.median(values),
                                    "p95": percentile(values, 0.95), "n": len(values)}
+    # Means, not percentiles: the kernel counts CPU per process, not per check.
+    results["warm CPU per check, worker (mean)"] = {"p50": worker_cpu, "p95": worker_cpu,
+                                                    "n": runs}
+    results["warm CPU per check, engine process (mean)"] = {"p50": parent_cpu,
+                                                            "p95": parent_cpu, "n": runs}
     return results
 
 

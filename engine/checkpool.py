@@ -23,7 +23,7 @@ import time
 from engine import codes
 from engine.checkspawn import WorkerProcess, take_prestarted
 from engine.checkspec import CheckSpec
-from engine.checkworker import FAILED, PROGRESS, CheckReply, CheckRequest
+from engine.checkworker import FAILED, STAGE_ORDER, CheckReply, CheckRequest
 from engine.diagnostics import Stage
 from engine.errors import CheckerUnavailableError
 from engine.results import CheckReport, StageReport, StageStatus, with_skipped
@@ -72,9 +72,9 @@ class _Worker:
     def check(self, request: bytes, budget: float) -> CheckReport | _Overrun:
         started = time.monotonic()
         deadline = started + budget
-        stage = Stage.PARSE
         demoted = False
         try:
+            self.started.stage = 0  # the worker moves it on as its stages start
             self.connection.send_bytes(request)
             while True:
                 remaining = deadline - time.monotonic()
@@ -84,19 +84,21 @@ class _Worker:
                     if not demoted and time.monotonic() < deadline:
                         demoted = self._priority(DEMOTED_NICE)
                         continue
-                    return _Overrun(stage, f"ran for more than {budget:g} s")
+                    return _Overrun(self._stage(), f"ran for more than {budget:g} s")
                 message = self.connection.recv_bytes(_REPLY_BYTES)
-                if message.startswith(PROGRESS):
-                    stage = Stage(message[1:].decode())
-                elif message.startswith(FAILED):
-                    return _Overrun(stage, "needed more memory than the policy allows")
+                if message.startswith(FAILED):
+                    return _Overrun(self._stage(), "needed more memory than the policy allows")
                 else:
                     reply = CheckReply.model_validate_json(message)
                     if demoted:
                         self._priority(0)
                     return reply.report.model_copy(update={"bindings": reply.bindings})
         except (EOFError, OSError):
-            return _Overrun(stage, "made the checker fail")
+            return _Overrun(self._stage(), "made the checker fail")
+
+    def _stage(self) -> Stage:
+        index = self.started.stage
+        return STAGE_ORDER[index] if index < len(STAGE_ORDER) else Stage.PARSE
 
     def _priority(self, nice: int) -> bool:
         """Demote the worker (``nice`` > 0) to run only when a CPU is otherwise idle, or give

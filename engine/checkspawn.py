@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import mmap
 import os
 import shutil
 import signal
@@ -25,6 +26,12 @@ from pathlib import Path
 from typing import IO
 
 from engine.typecheck.storage import scratch_dir, worker_environment
+
+#: In the worker's directory: one byte, shared by both processes, that says which stage the
+#: worker's current check is in (an index into ``STAGE_ORDER`` of engine.checkworker). The
+#: supervisor reads it only when a check runs out of budget; a message per stage instead
+#: woke the supervisor three times in every check.
+STAGE_FILE = "stage"
 
 # The worker imports what every check needs before it reads its spec, the type checker too
 # unless told it will not be used: a prestarted worker does that while its spec is made.
@@ -44,6 +51,10 @@ class WorkerProcess:
         # check) go in here, on a tmpfs where there is one; it is removed whatever becomes
         # of the worker.
         self.workdir = Path(tempfile.mkdtemp(prefix="codeact-check-", dir=scratch_dir()))
+        stage_path = self.workdir / STAGE_FILE
+        stage_path.write_bytes(b"\0")
+        with open(stage_path, "r+b") as stage_file:
+            self._stage = mmap.mmap(stage_file.fileno(), 1)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in kill()
         engine_root = str(Path(__file__).resolve().parent.parent)
@@ -65,6 +76,15 @@ class WorkerProcess:
             self.process.stdin.write(spec_json)
             self.process.stdin.close()
 
+    @property
+    def stage(self) -> int:
+        """Which stage the worker said its current check is in (see ``STAGE_FILE``)."""
+        return self._stage[0]
+
+    @stage.setter
+    def stage(self, index: int) -> None:
+        self._stage[0] = index
+
     def stderr_tail(self) -> str:
         with contextlib.suppress(OSError, ValueError):
             self.stderr.seek(0)
@@ -81,6 +101,7 @@ class WorkerProcess:
                 self.process.stdin.close()
         self.connection.close()
         self.stderr.close()
+        self._stage.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -111,4 +132,4 @@ def cancel_prestarted() -> None:
         worker.kill()
 
 
-__all__ = ["WorkerProcess", "cancel_prestarted", "prestart", "take_prestarted"]
+__all__ = ["STAGE_FILE", "WorkerProcess", "cancel_prestarted", "prestart", "take_prestarted"]

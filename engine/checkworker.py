@@ -9,6 +9,7 @@ supervisor can say where a snippet ran out of budget; it may be killed at any mo
 
 from __future__ import annotations
 
+import mmap
 import os
 import resource
 import shutil
@@ -25,8 +26,10 @@ from engine.diagnostics import Stage
 from engine.results import CheckReport
 from engine.typecheck.context import Binding
 
-#: First byte of a worker's message: a stage starts, a reply follows, or the worker gives up.
-PROGRESS, REPLY, FAILED = b"@", b"{", b"!"
+#: First byte of a worker's message: a reply follows, or the worker gives up.
+REPLY, FAILED = b"{", b"!"
+#: The stages, by the index the worker writes to its stage byte (``checkspawn.STAGE_FILE``).
+STAGE_ORDER = (Stage.PARSE, Stage.POLICY, Stage.TYPES)
 
 
 class CheckRequest(BaseModel):
@@ -61,8 +64,14 @@ def main(fd: int, workdir: str) -> NoReturn:
         os._exit(1)
     connection.send_bytes(REPLY + b"}")
 
+    from engine.checkspawn import STAGE_FILE
+
+    with open(os.path.join(workdir, STAGE_FILE), "r+b") as stage_file:
+        shared = mmap.mmap(stage_file.fileno(), 1)
+    index = {stage: i for i, stage in enumerate(STAGE_ORDER)}
+
     def progress(stage: Stage) -> None:
-        connection.send_bytes(PROGRESS + stage.value.encode())
+        shared[0] = index[stage]
 
     while True:
         try:
@@ -110,4 +119,4 @@ def _limit_memory(megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-__all__ = ["CheckReply", "CheckRequest", "main"]
+__all__ = ["FAILED", "REPLY", "STAGE_ORDER", "CheckReply", "CheckRequest", "main"]
