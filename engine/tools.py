@@ -85,7 +85,8 @@ class Tool:
         ], return_annotation=self.return_type)
 
     @cached_property
-    def _adapters(self) -> dict[str, TypeAdapter[Any]]:
+    def argument_adapters(self) -> dict[str, TypeAdapter[Any]]:
+        """A validator per parameter (`*args` as a tuple, `**kwargs` as a dict of them)."""
         adapters: dict[str, TypeAdapter[Any]] = {}
         for p in self.params:
             if p.kind is inspect.Parameter.VAR_POSITIONAL:
@@ -116,7 +117,7 @@ class Tool:
             raise ToolArgumentError(f"{self.name}(): {exc}") from None
         for name, value in bound.arguments.items():
             try:
-                bound.arguments[name] = self._adapters[name].validate_python(value)
+                bound.arguments[name] = self.argument_adapters[name].validate_python(value)
             except ValidationError as exc:
                 problems = "; ".join(
                     f"{'.'.join(str(part) for part in (name, *e['loc']))}: {e['msg']}"

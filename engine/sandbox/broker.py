@@ -384,7 +384,7 @@ class _Plan(NamedTuple):
                       inspect.Parameter.POSITIONAL_OR_KEYWORD)
         checks = None
         if not bind and all(p.kind in positional for p in tool.params):
-            adapters = tool._adapters  # the very validators validate_arguments uses
+            adapters = tool.argument_adapters  # the very validators validate_arguments uses
             # The core validators: TypeAdapter.validate_python only passes its defaults.
             checks = tuple(adapters[p.name].validator.validate_python for p in tool.params)
         return cls(tool, sum(not p.has_default for p in tool.params), checks,

@@ -123,7 +123,7 @@ def _serve(sock: socket.socket, state: tuple[Any, Any, Any]) -> NoReturn:
             if pid == 0:
                 os.close(wake_r)
                 os.close(wake_w)
-                _child(state, sock, fds[0], fds[1], request.get("seed"))
+                _child(state, sock, fds[0], fds[1])
             for fd in fds:
                 os.close(fd)
             children.add(pid)
@@ -145,8 +145,8 @@ def _serve(sock: socket.socket, state: tuple[Any, Any, Any]) -> NoReturn:
             sock.send(json.dumps({"error": "bad request"}).encode())
 
 
-def _child(state: tuple[Any, Any, Any], sock: socket.socket, in_fd: int, out_fd: int,
-           seed: object = None) -> NoReturn:
+def _child(state: tuple[Any, Any, Any], sock: socket.socket, in_fd: int,
+           out_fd: int) -> NoReturn:
     import fcntl
 
     from engine.sandbox.child import serve
@@ -168,16 +168,12 @@ def _child(state: tuple[Any, Any, Any], sock: socket.socket, in_fd: int, out_fd:
         os.closerange(0, CHILD_IN_FD)
         os.closerange(CHILD_OUT_FD + 1, os.sysconf("SC_OPEN_MAX"))
         os.environ.clear()
-        # The session's own seed (random reseeds itself from the OS at fork): a session
-        # restored by replaying its snippets draws the same numbers again.
-        if isinstance(seed, int) and "random" in sys.modules:
-            sys.modules["random"].seed(seed)
-        # numpy's global generator does not reseed at fork: without this every session
-        # would draw the zygote's numbers.
+        # numpy's global generator does not reseed at fork (random's does): without this
+        # every session would draw the zygote's numbers. A session's own seed comes with its
+        # first snippet (engine.sandbox.child), as this child may be a spare forked earlier.
         numpy_random = sys.modules.get("numpy.random")
         if numpy_random is not None:
-            numpy_random.seed(seed % 2**32 if isinstance(seed, int)
-                              else int.from_bytes(os.urandom(4), "little"))
+            numpy_random.seed(int.from_bytes(os.urandom(4), "little"))
         plan.apply()
         lock_down(seccomp_filter)
         time.monotonic()  # warm the vDSO clock path before anything depends on it
