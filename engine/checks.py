@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 from engine import codes
 from engine.checkspec import CheckSpec, Progress
 from engine.diagnostics import MAX_PER_STAGE, Diagnostic, Severity, Stage
-from engine.parsing import ParsedSnippet, ScreenedSnippet, Snippet, parse_cst, parse_python
 from engine.policy.bounds import check_source_size, check_tree_size
-from engine.policy.check import check_policy
-from engine.policy.rules import PolicyContext
+from engine.policy.context import PolicyContext
 from engine.policy.screen import clears
 from engine.results import CheckReport, StageReport, StageStatus, with_skipped
+from engine.snippets import ScreenedSnippet, Snippet, parse_python
 from engine.typecheck.context import Binding, SessionContext, module_alias
 
 if TYPE_CHECKING:
+    from engine.parsing import ParsedSnippet
     from engine.typecheck.checker import TypeChecker
 
 
@@ -109,20 +109,26 @@ class StaticChecker:
         # The screen's time belongs to the policy stage, whatever it decides.
         screen_seconds = time.perf_counter() - screen_started
         started += screen_seconds
-        parsed: ParsedSnippet | Diagnostic | None = None
+        parsed: ParsedSnippet | None = None
         if snippet is None:
-            parsed = parse_cst(source)
-            if not isinstance(parsed, ParsedSnippet):
-                finish(Stage.PARSE, started, [parsed])
-                return stop([parsed])
-            snippet = parsed
+            # LibCST (a tenth of a second to import) only for a snippet the screen did not
+            # clear: a worker that meets none never loads it.
+            from engine.parsing import parse_cst
+
+            cst_parsed = parse_cst(source)
+            if isinstance(cst_parsed, Diagnostic):
+                finish(Stage.PARSE, started, [cst_parsed])
+                return stop([cst_parsed])
+            snippet = parsed = cst_parsed
         finish(Stage.PARSE, started, [])
 
         found: list[Diagnostic] = []
         if ctx is not None:
             announce(Stage.POLICY)
             started = time.perf_counter() - screen_seconds
-            if isinstance(parsed, ParsedSnippet):  # not cleared by the screen: the full check
+            if parsed is not None:  # not cleared by the screen: the full check
+                from engine.policy.check import check_policy  # LibCST's rules: as above
+
                 try:
                     found = _capped(check_policy(parsed, ctx), "P190", source)
                 except RecursionError:

@@ -1,24 +1,21 @@
-"""Stage 1: parse a snippet with LibCST into a tree the later stages share.
+"""Stage 1's second half: LibCST's tree of a snippet, which the full policy check reads.
 
-LibCST's own syntax errors are precise about where but terse about what, so when it refuses
-a snippet CPython's parser is asked for the message a model can act on (``expected ':'``,
-``'(' was never closed``). A snippet LibCST accepts is also compiled (never run) so that
-errors CPython only finds at compile time (``return`` outside a function) surface here.
+CPython parses every snippet first (``engine.snippets``); only a snippet the policy screen
+does not clear is parsed again here, so a check worker imports this module (and LibCST, a
+tenth of a second) at the first such snippet, not at start. LibCST's own syntax errors are
+precise about where but terse about what, so CPython's message is used wherever CPython
+refuses a snippet.
 """
 
 from __future__ import annotations
 
-import ast
 import queue
 import re
-import symtable
 import threading
-import warnings
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol
 
 import libcst as cst
 from libcst.metadata import (
@@ -30,12 +27,12 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from engine import codes, scope_metadata
+from engine import scope_metadata
 from engine.diagnostics import Diagnostic
+from engine.snippets import ScreenedSnippet, Snippet, parse_python, syntax_error
 
+# Before any snippet's metadata is resolved: every resolution goes through ParsedSnippet.
 scope_metadata.install()
-
-SNIPPET_FILENAME = "<snippet>"
 
 
 @dataclass
@@ -104,55 +101,6 @@ class ParsedSnippet:
         return frozenset(found)
 
 
-class Snippet(Protocol):
-    """What the type stage reads from a snippet, however it was parsed."""
-
-    @property
-    def source(self) -> str: ...
-
-    @property
-    def module_bindings(self) -> tuple[str, ...]: ...
-
-    @property
-    def module_declarations(self) -> frozenset[str]: ...
-
-
-@dataclass(frozen=True)
-class ScreenedSnippet:
-    """A snippet the policy screen cleared (``engine.policy.screen``): the names the type
-    stage needs, from CPython's tree and symbol table, without LibCST's tree."""
-
-    source: str
-    module_bindings: tuple[str, ...]
-    module_declarations: frozenset[str]
-
-    @classmethod
-    def of(cls, source: str, tree: ast.Module) -> ScreenedSnippet:
-        table = symtable.symtable(source, SNIPPET_FILENAME, "exec")
-        bindings = sorted(s.get_name() for s in table.get_symbols()
-                          if s.is_assigned() or s.is_imported())
-        declared: set[str] = set()
-        pending: list[ast.stmt] = list(tree.body)
-        while pending:  # module level, into compound statements but not into functions
-            node = pending.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                declared.add(node.name)
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                declared.add(node.target.id)
-            elif isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While)):
-                pending += [*node.body, *node.orelse]
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
-                pending += node.body
-            elif isinstance(node, (ast.Try, ast.TryStar)):
-                pending += [*node.body, *node.orelse, *node.finalbody]
-                for handler in node.handlers:
-                    pending += handler.body
-            elif isinstance(node, ast.Match):
-                for case in node.cases:
-                    pending += case.body
-        return cls(source, tuple(bindings), frozenset(declared))
-
-
 def parse(source: str) -> ParsedSnippet | Diagnostic:
     """Parse ``source``; a syntax error becomes one diagnostic with line and column.
 
@@ -166,30 +114,6 @@ def parse(source: str) -> ParsedSnippet | Diagnostic:
     return parse_cst(source)
 
 
-def parse_python(source: str) -> ast.Module | Diagnostic:
-    """CPython's own parse and compile of ``source`` (nothing is run): the cheap first screen.
-
-    The tree it returns is what the cheap size limits are measured on, before LibCST and its
-    metadata (the costly part of the static stages) see the snippet.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarning for `is` with a literal and such
-            tree = ast.parse(source, SNIPPET_FILENAME)
-            compile(tree, SNIPPET_FILENAME, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        line = exc.lineno or 1
-        column = exc.offset or 1
-        end_line = exc.end_lineno if exc.end_lineno and exc.end_lineno >= line else None
-        end_column = exc.end_offset if end_line is not None and (exc.end_offset or 0) > 0 else None
-        if end_column is None:
-            end_line = None
-        return _diagnostic(source, exc.msg, line, max(column, 1), end_line, end_column)
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return _diagnostic(source, str(exc) or type(exc).__name__, 1, 1)
-    return tree
-
-
 def parse_cst(source: str) -> ParsedSnippet | Diagnostic:
     """LibCST's tree of a snippet CPython has accepted."""
     try:
@@ -197,7 +121,7 @@ def parse_cst(source: str) -> ParsedSnippet | Diagnostic:
     except cst.ParserSyntaxError as exc:
         return _libcst_error(source, exc)
     except (RecursionError, MemoryError):
-        return _diagnostic(source, "the snippet nests too deeply to parse", 1, 1)
+        return syntax_error(source, "the snippet nests too deeply to parse", 1, 1)
     return ParsedSnippet(source, module)
 
 
@@ -253,13 +177,9 @@ def _libcst_error(source: str, exc: cst.ParserSyntaxError) -> Diagnostic:
     else:
         line, column = exc.raw_line, exc.raw_column + 1
     message = exc.message.split(": ", 2)[-1] if match else exc.message
-    return _diagnostic(source, message, max(line, 1), max(column, 1))
+    return syntax_error(source, message, max(line, 1), max(column, 1))
 
 
-def _diagnostic(
-    source: str, message: str, line: int, column: int,
-    end_line: int | None = None, end_column: int | None = None,
-) -> Diagnostic:
-    return codes.diagnostic("S001", f"syntax error: {message}", source=source, line=line,
-                            column=column, end_line=end_line, end_column=end_column)
-
+#: ``parse_python``, ``Snippet`` and ``ScreenedSnippet`` are defined in ``engine.snippets``
+#: and also exported here, where the parse stage's callers have always found them.
+__all__ = ["ParsedSnippet", "ScreenedSnippet", "Snippet", "parse", "parse_cst", "parse_python"]

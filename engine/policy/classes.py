@@ -27,20 +27,15 @@ from libcst.metadata import (
 from engine.policy.model import Policy
 from engine.policy.rules import Findings, PolicyContext, Rule, RuleRun, _dotted
 from engine.policy.special_methods import CLASS_DUNDERS, is_dunder
+from engine.policy.triggers import CLAIM_KEYWORDS, ENUM_FACTORIES
 
 #: Bases from modules, by the module's name and the attribute's.
-_MODULE_BASES = frozenset({
-    ("enum", "Enum"), ("enum", "IntEnum"), ("enum", "StrEnum"), ("enum", "Flag"),
-    ("enum", "IntFlag"), ("typing", "NamedTuple"), ("typing", "TypedDict"),
-})
+_MODULE_BASES = frozenset({("enum", name) for name in ENUM_FACTORIES}
+                          | {("typing", "NamedTuple"), ("typing", "TypedDict")})
 #: Subscripted bases: ``Generic[T]``.
 _GENERIC_BASES = frozenset({("typing", "Generic")})
 _BASE_NAMES = frozenset(f"{m}.{n}" for m, n in _MODULE_BASES)
 _GENERIC_NAMES = frozenset(f"{m}.{n}" for m, n in _GENERIC_BASES)
-
-#: Keywords by which a call names the module (or path) of the class it makes.
-CLAIM_KEYWORDS = frozenset({"module", "qualname"})
-ENUM_FACTORIES = frozenset(name for module, name in _MODULE_BASES if module == "enum")
 
 
 def _exception_builtins(allowed: frozenset[str]) -> frozenset[str]:

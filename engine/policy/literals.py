@@ -1,44 +1,22 @@
-"""Size the values that constant expressions build, without building them.
+"""The size rule's estimate of the values constant expressions build, on LibCST's tree.
 
 ``10**10**10`` or ``'a' * 10**9`` would exhaust memory or CPU long before a limit could act,
-yet their size is visible in the source. Sizes are estimated bottom-up on the syntax tree.
+yet their size is visible in the source. Sizes are estimated bottom-up on the syntax tree;
+the arithmetic, shared with the policy screen's estimate on CPython's tree, is
+``engine.policy.sizes``.
 """
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass
-
 import libcst as cst
 
-_POINTER_BYTES = 8
-_EXACT_BITS = 64  # exact values are kept only while they are small
-
-
-@dataclass(frozen=True)
-class Sized:
-    kind: str  # "int", "str", "bytes", "seq"
-    size: int  # bits for int, items for str/bytes/seq
-    value: int | None = None  # exact value of a small int
-
-    @property
-    def nbytes(self) -> int:
-        if self.kind == "int":
-            return self.size // 8 + 1
-        if self.kind == "seq":
-            return self.size * _POINTER_BYTES
-        return self.size
-
-
-def _int(value: int) -> Sized:
-    bits = abs(value).bit_length()
-    return Sized("int", bits, value if bits <= _EXACT_BITS else None)
+from engine.policy.sizes import Sized, combine, sized_int
 
 
 def estimate(node: cst.BaseExpression) -> Sized | None:
     """The estimated size of a constant expression's value, or None when not constant."""
     if isinstance(node, cst.Integer):
-        return _int(int(node.evaluated_value))
+        return sized_int(int(node.evaluated_value))
     if isinstance(node, cst.SimpleString):
         value = node.evaluated_value
         return Sized("bytes" if isinstance(value, bytes) else "str", len(value))
@@ -68,67 +46,3 @@ def _binary(node: cst.BinaryOperation) -> Sized | None:
 
 _OPERATORS: dict[type, str] = {cst.Power: "pow", cst.LeftShift: "lshift",
                                cst.Multiply: "mul", cst.Add: "add"}
-_AST_OPERATORS: dict[type, str] = {ast.Pow: "pow", ast.LShift: "lshift", ast.Mult: "mul",
-                                   ast.Add: "add"}
-
-
-def combine(left: Sized, op: str | None, right: Sized) -> Sized | None:
-    """The size of ``left <op> right`` (``op``: pow, lshift, mul, add), or None."""
-    if op == "pow" and left.kind == right.kind == "int":
-        if left.value is not None and abs(left.value) <= 1:
-            return _int(1)
-        if right.value is None:
-            return Sized("int", 1 << 62)
-        if right.value < 0:
-            return None  # a float
-        bits = left.size * right.value
-        if bits <= _EXACT_BITS and left.value is not None:
-            return _int(left.value ** right.value)
-        return Sized("int", bits)
-    if op == "lshift" and left.kind == right.kind == "int":
-        shift = right.value if right.value is not None else 1 << 62
-        bits = left.size + max(shift, 0)
-        if bits <= _EXACT_BITS and left.value is not None:
-            return _int(left.value << max(shift, 0))
-        return Sized("int", bits)
-    if op == "mul":
-        if left.kind == right.kind == "int":
-            if left.value is not None and right.value is not None:
-                return _int(left.value * right.value)
-            return Sized("int", left.size + right.size)
-        seq, count = (left, right) if right.kind == "int" else (right, left)
-        if count.kind != "int" or seq.kind == "int":
-            return None
-        times = count.value if count.value is not None else 1 << 62
-        return Sized(seq.kind, seq.size * max(times, 0))
-    if op == "add" and left.kind == right.kind:
-        if left.kind == "int":
-            if left.value is not None and right.value is not None:
-                return _int(left.value + right.value)
-            return Sized("int", max(left.size, right.size) + 1)
-        return Sized(left.kind, left.size + right.size)
-    return None
-
-
-def estimate_ast(node: ast.expr) -> Sized | None:
-    """:func:`estimate` on CPython's tree (for the policy screen): the same sizes."""
-    if isinstance(node, ast.Constant):
-        value = node.value
-        if isinstance(value, bool) or not isinstance(value, (int, str, bytes)):
-            return None  # LibCST reads True/False as names; floats are not sized
-        if isinstance(value, int):
-            return _int(value)
-        return Sized("bytes" if isinstance(value, bytes) else "str", len(value))
-    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-        return Sized("seq", len(node.elts))
-    if isinstance(node, ast.UnaryOp):
-        inner = estimate_ast(node.operand)
-        if inner is None or inner.kind != "int":
-            return None
-        return Sized("int", inner.size, None if inner.value is None else -inner.value)
-    if isinstance(node, ast.BinOp):
-        left, right = estimate_ast(node.left), estimate_ast(node.right)
-        if left is None or right is None:
-            return None
-        return combine(left, _AST_OPERATORS.get(type(node.op)), right)
-    return None

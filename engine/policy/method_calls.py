@@ -17,12 +17,10 @@ import libcst as cst
 from engine.policy.hints import denied_attribute_hint
 from engine.policy.model import Policy
 from engine.policy.rules import Findings, PolicyContext, Rule
+from engine.policy.triggers import STRING_DISPATCH, method_call_rule_applies
 
 #: Keywords through which pandas' text writers take a destination.
 DESTINATION_KEYWORDS = frozenset({"path_or_buf", "buf", "path", "excel_writer"})
-
-#: Methods that call another method named by a string argument (pandas' and numpy's).
-STRING_DISPATCH = frozenset({"agg", "aggregate", "apply", "transform", "pipe", "map"})
 
 
 def _strings(node: cst.BaseExpression) -> list[cst.BaseExpression]:
@@ -45,8 +43,7 @@ class MethodCallRule(Rule):
 
     @classmethod
     def applies(cls, policy: Policy) -> bool:
-        # The standard library has no such methods: the default policy does not pay for it.
-        return bool(policy.attributes.return_only or policy.third_party_modules)
+        return method_call_rule_applies(policy)
 
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
         super().__init__(findings, ctx)

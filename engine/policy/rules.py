@@ -9,7 +9,7 @@ from __future__ import annotations
 import string
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 import libcst as cst
@@ -24,44 +24,16 @@ from libcst.metadata import (
 )
 
 from engine import codes
-from engine.catalog import ToolCatalog
 from engine.diagnostics import Diagnostic, line_of
 from engine.parsing import ParsedSnippet
 from engine.policy import literals, modules
+from engine.policy.context import PolicyContext, protected_names
 from engine.policy.hints import denied_attribute_hint, unavailable_hint
 from engine.policy.model import Policy
 from engine.policy.special_methods import CLASS_DUNDERS, is_dunder, is_receiver_private
+from engine.policy.triggers import FORMAT_METHODS
 from engine.policy.vocabulary import SYNTAX_HINTS, SYNTAX_LABELS, SyntaxKind
 from engine.tools import ENGINE_NAMES
-
-#: LibCST parses these keywords as names.
-_KEYWORD_CONSTANTS = frozenset({"None", "True", "False"})
-
-
-@dataclass(frozen=True)
-class PolicyContext:
-    """What the rules need besides the snippet: the policy, the tools, the session so far."""
-
-    policy: Policy
-    tools: ToolCatalog
-    session_names: frozenset[str] = frozenset()
-    session_modules: Mapping[str, str] = field(default_factory=dict)
-    session_classes: frozenset[str] = frozenset()  # classes earlier snippets defined
-    #: names earlier snippets imported from modules (``Enum`` -> ``enum.Enum``)
-    session_imports: Mapping[str, str] = field(default_factory=dict)
-    #: tools of the toolset that the policy does not permit
-    denied_tools: frozenset[str] = frozenset()
-
-    @property
-    def readable_names(self) -> frozenset[str]:
-        return (
-            _KEYWORD_CONSTANTS
-            | self.policy.allowed_builtins
-            | frozenset(self.tools.names)
-            | frozenset(self.tools.type_names)
-            | frozenset(ENGINE_NAMES)
-            | self.session_names
-        )
 
 
 class Findings:
@@ -527,9 +499,6 @@ class SyntaxRule(Rule):
         self._flag(node, "walrus")
 
 
-FORMAT_METHODS = ("format", "format_map")
-
-
 def _literal_text(node: cst.BaseExpression) -> str | None:
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
         value = node.evaluated_value
@@ -622,18 +591,6 @@ def _human(n: int) -> str:
     return f"{n} TB"
 
 
-def protected_names(ctx: PolicyContext) -> dict[str, str]:
-    """Names a snippet may not rebind or delete for later snippets, and why."""
-    why = {name: f"`{name}` is a tool; later snippets must reach the real one"
-           for name in ctx.tools.names}
-    why.update({name: f"`{name}` is a type of the tools' API" for name in ctx.tools.type_names})
-    why.update({name: f"`{name}` is how a snippet answers; it cannot be replaced"
-                for name in ENGINE_NAMES})
-    if "print" in ctx.policy.allowed_builtins:
-        why["print"] = "`print` is how a snippet shows output; it cannot be replaced"
-    return why
-
-
 def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) -> set[str]:
     """Reads of names the snippet may not use, and bindings of dunder names.
 
@@ -688,3 +645,13 @@ def check_names(snippet: ParsedSnippet, ctx: PolicyContext, findings: Findings) 
             findings.add(access.node, "P110", f"`{name}` is not available",
                          hint=unavailable_hint(name, ctx.tools, candidates))
     return non_import
+
+
+#: ``PolicyContext`` and ``protected_names`` are defined in ``engine.policy.context`` and
+#: ``FORMAT_METHODS`` in ``engine.policy.triggers`` (the screen reads them without LibCST);
+#: the rules find them here with everything else a rule needs.
+__all__ = [
+    "FORMAT_METHODS", "AttributeRule", "Findings", "FormatRule", "IdentifierRule", "ImportRule",
+    "PolicyContext", "Rule", "RuleRun", "SizeRule", "SyntaxRule", "check_names",
+    "protected_names",
+]

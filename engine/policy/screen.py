@@ -25,11 +25,19 @@ import ast
 import symtable
 from typing import Final
 
-from engine.policy import literals, modules
-from engine.policy.classes import CLAIM_KEYWORDS, ENUM_FACTORIES
-from engine.policy.method_calls import STRING_DISPATCH, MethodCallRule
-from engine.policy.rules import FORMAT_METHODS, PolicyContext, protected_names
-from engine.policy.tool_calls import ToolArgumentRule
+# What the rules read, never the rules: they import LibCST, which a check worker loads only
+# at the first snippet this screen does not clear (tests/test_worker_imports.py).
+from engine.policy import modules
+from engine.policy.context import PolicyContext, protected_names
+from engine.policy.sizes import estimate_ast
+from engine.policy.triggers import (
+    CLAIM_KEYWORDS,
+    ENUM_FACTORIES,
+    FORMAT_METHODS,
+    STRING_DISPATCH,
+    method_call_rule_applies,
+    tool_argument_rule_applies,
+)
 from engine.policy.vocabulary import SyntaxKind
 
 #: Node classes the screen understands; anything else is for the full check.
@@ -69,11 +77,11 @@ class _Screen:
         self.imports_allowed = "import" not in policy.forbidden_syntax
         self.builtin_classes = modules.builtin_classes(policy.allowed_builtins)
         refused = set(policy.denied_attributes) | set(FORMAT_METHODS) | ENUM_FACTORIES
-        if MethodCallRule.applies(policy):
+        if method_call_rule_applies(policy):
             refused |= set(policy.attributes.return_only) | STRING_DISPATCH
         self.refused_attributes = frozenset(refused)
         self.argument_rules = (frozenset(policy.tools.arguments)
-                               if ToolArgumentRule.applies(policy) else frozenset())
+                               if tool_argument_rule_applies(policy) else frozenset())
 
     def imports(self, tree: ast.Module) -> dict[str, str] | None:
         """The names that hold modules (this snippet's imports and earlier snippets'), or
@@ -144,7 +152,7 @@ class _Screen:
                 if not self._call_clear(node):
                     return False
             elif isinstance(node, ast.BinOp):
-                sized = literals.estimate_ast(node)
+                sized = estimate_ast(node)
                 # The size rule's own estimate; half its limit leaves room for doubt.
                 if sized is not None and sized.nbytes * 2 > self.max_literal_bytes:
                     return False

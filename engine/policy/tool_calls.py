@@ -13,6 +13,7 @@ import libcst as cst
 
 from engine.policy.model import Policy
 from engine.policy.rules import Findings, PolicyContext, Rule
+from engine.policy.triggers import tool_argument_rule_applies
 
 _NOT_LITERAL = object()
 
@@ -37,7 +38,7 @@ class ToolArgumentRule(Rule):
 
     @classmethod
     def applies(cls, policy: Policy) -> bool:
-        return bool(policy.tools.arguments)
+        return tool_argument_rule_applies(policy)
 
     def __init__(self, findings: Findings, ctx: PolicyContext) -> None:
         super().__init__(findings, ctx)

@@ -65,8 +65,8 @@ from mypy.version import __version__ as mypy_version
 
 from engine import codes
 from engine.diagnostics import Diagnostic, Severity, Stage, line_of
-from engine.parsing import Snippet
 from engine.policy.special_methods import is_dunder
+from engine.snippets import Snippet
 from engine.typecheck.context import (
     CONTEXT_MODULE,
     PRELOAD_MODULE,

@@ -133,7 +133,8 @@ def test_size_limits_apply_before_libcst(monkeypatch: pytest.MonkeyPatch) -> Non
     def never(source: str) -> object:
         raise AssertionError("LibCST must not see a snippet over the size limits")
 
-    monkeypatch.setattr("engine.checks.parse_cst", never)
+    # engine.checks imports it from there when a snippet needs it (not at start)
+    monkeypatch.setattr("engine.parsing.parse_cst", never)
     wide = "x = [" + ",".join(["1"] * 25_000) + "]"
     assert codes_of(checker.check(wide)) == ["P150"]
     deep = "x = " + "[" * 150 + "]" * 150
