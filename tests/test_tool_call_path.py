@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -242,6 +243,24 @@ def test_polling_follows_the_peer_and_stops_when_polling_keeps_missing(
     os.write(write_end, encode(Kind.DONE, b"now"))
     assert reader.read(deadline=0.0) == (Kind.DONE, b"now")
     assert FrameReader(read_end, max_payload=1, spin=0.0)._spin_budget() == 0.0
+
+
+def test_a_wait_with_its_own_window_leaves_the_tool_call_window_alone(
+        pipe: tuple[int, int]) -> None:
+    """The wait for a snippet's outcome polls for the snippet's usual time; what it sees says
+    nothing about how fast tool calls are answered."""
+    read_end, write_end = pipe
+    reader = FrameReader(read_end, max_payload=100, spin=0.00005)
+    reader._typical = 0.000004
+    for _ in range(12):
+        with pytest.raises(Timeout):
+            reader.read(deadline=0.0, spin=0.0002)
+    assert reader._misses == 0 and reader._typical == 0.000004
+    with pytest.raises(Timeout):
+        reader.read(deadline=time.monotonic() + 0.01, spin=0.0)  # sleeps at once
+    assert reader._misses == 0 and reader._typical == 0.000004
+    os.write(write_end, encode(Kind.DONE, b"now"))
+    assert reader.read(deadline=0.0, spin=0.0) == (Kind.DONE, b"now")
 
 
 # --- end to end -------------------------------------------------------------------------

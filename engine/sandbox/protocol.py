@@ -143,22 +143,24 @@ class FrameReader:
             return self.max_spin if self._waits % _PROBE_EVERY == 0 else 0.0
         return min(self.max_spin, _SPIN_FACTOR * self._typical + _SPIN_SLACK)
 
-    def _await(self, deadline: float | None) -> None:
-        """Return once the descriptor is readable; raise Timeout at ``deadline``."""
+    def _await(self, deadline: float | None, spin: float | None = None) -> None:
+        """Return once the descriptor is readable; raise Timeout at ``deadline``. ``spin``:
+        poll this long instead of the adaptive window, which then learns nothing."""
         poll = self._poller.poll
         started = _perf_counter()
         if poll(0):  # a frame already there is read, even past the deadline
             return
-        budget = self._spin_budget()
+        budget = self._spin_budget() if spin is None else spin
         until = started + budget
         # poll(0), not read(): no exception per turn, and the pipe's lock stays free for the
         # writer.
         while _perf_counter() < until:
             if poll(0):
-                self._misses = 0
-                self._typical += (_perf_counter() - started - self._typical) / 8
+                if spin is None:
+                    self._misses = 0
+                    self._typical += (_perf_counter() - started - self._typical) / 8
                 return
-        if budget > 0.0:
+        if budget > 0.0 and spin is None:
             self._misses += 1
             self._typical += (budget - self._typical) / 8  # the peer may have slowed down
         while True:
@@ -172,11 +174,11 @@ class FrameReader:
             if poll(timeout * 1000):
                 return
 
-    def _receive(self, size: int, deadline: float | None) -> bytes:
+    def _receive(self, size: int, deadline: float | None, spin: float | None = None) -> bytes:
         while True:
             # Ask before reading: the frame usually is not there yet (the peer is still at
             # work), and an empty non-blocking read costs an exception on top of its call.
-            self._await(deadline)
+            self._await(deadline, spin)
             try:
                 chunk = _read(self.fd, size)
             except BlockingIOError:
@@ -202,11 +204,14 @@ class FrameReader:
         while len(self._buffer) < need:
             self._buffer += self._receive(max(need - len(self._buffer), _READ_SIZE), deadline)
 
-    def read(self, deadline: float | None = None) -> tuple[Kind, bytes]:
-        """The next frame; ``deadline`` is a ``_monotonic()`` instant or None to block."""
+    def read(self, deadline: float | None = None,
+             spin: float | None = None) -> tuple[Kind, bytes]:
+        """The next frame; ``deadline`` is a ``_monotonic()`` instant or None to block.
+        ``spin``: how long to poll before sleeping, for a wait the caller knows better than
+        the adaptive window (which learns from tool calls' round trips)."""
         if not self._buffer:
             # Usually one read brings exactly one whole frame: no buffering, one copy.
-            chunk = self._receive(_READ_SIZE, deadline)
+            chunk = self._receive(_READ_SIZE, deadline, spin)
             if len(chunk) >= _HEADER_SIZE:
                 kind, length = self._header(chunk)
                 if len(chunk) == _HEADER_SIZE + length:
