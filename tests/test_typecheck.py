@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -443,3 +444,17 @@ def test_the_prelude_brings_in_only_what_the_snippet_mentions() -> None:
     some = "\n".join(context.prelude(used=mentioned_names("x: Any = a + 1  # b")))
     assert "_cx_a" in some and "_cx_b" in some and "Any" in some
     assert "import math" not in some and "Box" not in some
+
+
+def test_a_finding_mypy_gives_no_column_is_placed_at_the_line_start() -> None:
+    """mypy reports column -1 for some findings (on nodes it made itself); that made a
+    Diagnostic with column 0, which failed validation and turned the check into T198 (found
+    by a red-team run over sessions split from the corpora)."""
+    from engine.typecheck.checker import _diagnostics
+
+    message = json.dumps({"file": "/x/codeact_snippet.py", "line": 3, "column": -1,
+                          "end_line": 3, "end_column": -1, "severity": "error",
+                          "message": 'Name "f" already defined on line 1', "code": "no-redef",
+                          "hint": None})
+    found = _diagnostics([message], "a = 1\nb = 2\n", 1, 2, "/x/codeact_snippet.py")
+    assert [(d.line, d.column, d.end_column) for d in found] == [(2, 1, None)]

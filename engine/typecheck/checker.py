@@ -381,7 +381,7 @@ class TypeChecker:
             found.append(codes.diagnostic(
                 "T130", f"`.{write.attribute}` cannot be assigned or deleted here: the object is "
                         f"{write.target}, not an object of the snippet's own",
-                source=source, line=line, column=write.column + 1, end_line=end_line,
+                source=source, line=line, column=max(1, write.column + 1), end_line=end_line,
                 end_column=write.end_column + 1 if end_line is not None and
                 write.end_column is not None else None))
         return found
@@ -527,9 +527,11 @@ def _diagnostics(
             stage=Stage.TYPES, code=entry.code, rule=rule,
             severity=Severity.ERROR if severity == "error" else Severity.WARNING,
             message=message,
-            line=line, column=int(item.get("column", 0)) + 1,
+            # mypy reports column -1 for some findings (a node it made, not one it parsed).
+            line=line, column=max(1, int(item.get("column", 0)) + 1),
             end_line=end_line - offset if isinstance(end_line, int) and end_line > offset else None,
-            end_column=end_column + 1 if isinstance(end_column, int) else None,
+            end_column=end_column + 1 if isinstance(end_column, int) and end_column >= 0
+            else None,
             source_line=line_of(lines, line),
             hint=hint or entry.hint,
         ))
