@@ -446,6 +446,84 @@ def test_the_prelude_brings_in_only_what_the_snippet_mentions() -> None:
     assert "import math" not in some and "Box" not in some
 
 
+# Snippets whose verdict once depended on the prelude's filter (a red-team run over the
+# filtered and the full prelude): names mypy reads out of strings, escaped or joined, and
+# what brings names in without writing them.
+PRELUDE_PROBES = [
+    ("list = [3, 1, 2]", 'xs: "\\tlist[int]" = []'),
+    ("class Box:\n    pass", 'b: "Bo" "x" = 1'),
+    ("class Box:\n    pass", 'c: "\\x42ox" = 1'),
+    ("class Box:\n    pass", "d: \"list['\\\\x42ox']\" = [1]"),
+    ("class Box:\n    pass", 'e = []  # type: list["\\x42ox"]\ne.append(1)'),
+    ("class pi:\n    pass", "from math import *"),
+    ("import xml.dom as p", "import xml\nq: int = xml.dom.Node"),
+]
+
+
+@pytest.mark.parametrize(("setup", "probe"), PRELUDE_PROBES)
+def test_the_filtered_prelude_gives_the_full_preludes_verdict(
+    setup: str, probe: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.typecheck.checker as checker_module
+
+    registry = load_tools("examples.toolsets.users")
+    checker = StaticChecker(CheckSpec(policy=Policy.load("default"),
+                                      tools=ToolCatalog.of(registry),
+                                      stubs=render_stubs(registry), check_policy=False))
+    try:
+        context = SessionContext().extended(checker.check(setup, SessionContext()).bindings)
+        filtered = [(d.code, d.line, d.message) for d in checker.check(probe, context).diagnostics]
+        monkeypatch.setattr(checker_module, "mentioned_names", lambda source: None)
+        full = [(d.code, d.line, d.message) for d in checker.check(probe, context).diagnostics]
+    finally:
+        checker.close()
+    assert filtered == full
+    assert full, "each probe is an error with the whole context"
+
+
+def test_rebinding_a_builtin_name_keeps_the_later_checks_right() -> None:
+    # The context stub declared `list = [3, 1, 2]` as `list: list[int]`: every `list` of the
+    # stub, this one and every later binding's, became the variable (T106 on `list[0]`).
+    registry = load_tools("examples.toolsets.users")
+    checker = StaticChecker(CheckSpec(policy=Policy.load("default"),
+                                      tools=ToolCatalog.of(registry),
+                                      stubs=render_stubs(registry), check_policy=False))
+    try:
+        setup = checker.check("list = [3, 1, 2]\nstr = 'a'\nname = 'b'", SessionContext())
+        assert setup.ok, setup.diagnostics
+        context = SessionContext().extended(setup.bindings)
+        assert checker.check("y: int = list[0] + 1\nprint(name.upper())", context).ok
+        wrong = checker.check("w: int = name", context)
+        assert [d.code for d in wrong.diagnostics] == ["T108"], wrong.diagnostics
+    finally:
+        checker.close()
+
+
+def test_a_line_in_a_message_is_the_snippets_line() -> None:
+    registry = load_tools("examples.toolsets.users")
+    checker = StaticChecker(CheckSpec(policy=Policy.load("default"),
+                                      tools=ToolCatalog.of(registry),
+                                      stubs=render_stubs(registry), check_policy=False))
+    context = SessionContext().extended(
+        checker.check("a = 1\nb = 2\nc = 3", SessionContext()).bindings)
+    try:
+        report = checker.check("x = a + b + c\ndef g() -> None:\n    pass\n"
+                               "def g() -> None:\n    pass", context)
+    finally:
+        checker.close()
+    redefined = [d for d in report.diagnostics if "already defined" in d.message]
+    assert [(d.line, d.message) for d in redefined] == [
+        (4, 'Name "g" already defined on line 2')], report.diagnostics
+
+
+def test_strings_and_what_hides_names_count_as_mentions() -> None:
+    assert {"Box", "list"} <= (mentioned_names("d: \"list['\\\\x42ox']\" = []") or set())
+    assert "Box" in (mentioned_names('b: "Bo" "x"') or set())
+    assert "Box" in (mentioned_names("c = cast('\\x42ox', x)") or set())
+    for hidden in ("from math import *", "x = []  # type: list[int]", "x = ('"):
+        assert mentioned_names(hidden) is None, hidden
+
+
 def test_a_finding_mypy_gives_no_column_is_placed_at_the_line_start() -> None:
     """mypy reports column -1 for some findings (on nodes it made itself); that made a
     Diagnostic with column 0, which failed validation and turned the check into T198 (found

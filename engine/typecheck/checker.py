@@ -513,7 +513,7 @@ def _diagnostics(
             continue
         rule = item.get("code") or "misc"
         entry = codes.for_rule(Stage.TYPES, rule)
-        message = TYPEVAR_NAME.sub("", str(item.get("message", "")))
+        message = _snippet_lines(TYPEVAR_NAME.sub("", str(item.get("message", ""))), offset)
         softened = severity == "error" and _inferred_too_narrowly(message)
         if softened:
             severity = "warning"
@@ -536,6 +536,19 @@ def _diagnostics(
             hint=hint or entry.hint,
         ))
     return found
+
+
+_ON_LINE = re.compile(r"\bon line (\d+)\b")
+
+
+def _snippet_lines(message: str, offset: int) -> str:
+    """``message`` with the generated file's line numbers ("already defined on line 7") as
+    the snippet's; a line of the prelude is a tool's or an earlier snippet's name."""
+    def renumber(match: re.Match[str]) -> str:
+        line = int(match.group(1)) - offset
+        return f"on line {line}" if line >= 1 else "before this snippet (a tool or an " \
+                                                   "earlier snippet's name)"
+    return _ON_LINE.sub(renumber, message)
 
 
 #: Errors that come from how mypy infers unannotated data, not from the code: an int-valued

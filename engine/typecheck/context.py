@@ -10,9 +10,11 @@ This module is pure data and text; it does not import mypy.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import re
 import unicodedata
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -139,7 +141,9 @@ class SessionContext:
                          for i in range(most))
         for b in self.bindings:
             if b.kind == "value":
-                lines.append(f"{b.name}: {b.text}")
+                # Under the private name: `list = [1]` declared as `list: list[int]` would
+                # make every `list` of this stub that variable, not the builtin.
+                lines.append(f"{PRIVATE_PREFIX}{b.name}: {b.text}")
             elif b.kind == "function":
                 lines.append(b.text)
             elif b.kind == "class":
@@ -160,7 +164,10 @@ class SessionContext:
         """
         skip = set(exclude)
         if used is not None:
-            skip |= {b.name for b in self.bindings if b.name not in used}
+            # `import a.b as c` stays while `a` is mentioned: it is what makes `a.b` an
+            # attribute of `a` for mypy, as the earlier import made it one at run time.
+            skip |= {b.name for b in self.bindings if b.name not in used
+                     and not (b.kind == "module" and b.text.split(".")[0] in used)}
         lines = [f"from {TOOLS_MODULE} import *"]
         for b in self.bindings:
             if b.kind == "module" and b.name not in skip:
@@ -176,20 +183,60 @@ class SessionContext:
                    if b.kind in ("class", "typevar") and b.name not in skip]
         if classes:  # imported as they are: a rebound name would not be a type
             lines.append(f"from {CONTEXT_MODULE} import {', '.join(classes)}")
-        declared = [b.name for b in self.bindings
-                    if b.kind not in ("module", "class", "imported", "typevar")
-                    and b.name not in skip]
+        declared = [b for b in self.bindings
+                    if b.kind in ("value", "function") and b.name not in skip]
         if declared:
-            imports = ", ".join(f"{n} as {PRIVATE_PREFIX}{n}" for n in declared)
+            imports = ", ".join(PRIVATE_PREFIX + b.name if b.kind == "value"
+                                else f"{b.name} as {PRIVATE_PREFIX}{b.name}" for b in declared)
             lines.append(f"from {CONTEXT_MODULE} import {imports}")
-            lines.append("; ".join(f"{n} = {PRIVATE_PREFIX}{n}" for n in declared))
+            lines.append("; ".join(f"{b.name} = {PRIVATE_PREFIX}{b.name}" for b in declared))
         return lines
 
 
-def mentioned_names(source: str) -> frozenset[str]:
-    """Every name ``source`` could refer to: each run of characters between ASCII
-    separators, as Python reads it (NFKC-normalised: a fullwidth `x` is `x`). More than the names it
-    uses (keywords, numbers, words in strings and comments), never fewer."""
-    return frozenset(word if word.isascii() else unicodedata.normalize("NFKC", word)
-                     for word in _WORD.findall(source))
+def mentioned_names(source: str) -> frozenset[str] | None:
+    """Every name ``source`` could refer to, or None when only the whole context will do.
 
+    The words are each run of characters between ASCII separators, as Python reads them
+    (NFKC-normalised: a fullwidth `x` is `x`), and the same in the values of its strings,
+    which mypy reads as types wherever a type may be a string: escapes decoded and adjacent
+    strings joined (`"\\x42ox"`, `"Bo" "x"` are `Box`). More than the names it uses
+    (keywords, numbers, words in comments), never fewer. None for what brings in names no
+    word shows: a star import, a `# type:` comment (its strings are not the module's), a
+    source Python cannot parse."""
+    if _TYPE_COMMENT.search(source):
+        return None
+    words = set(_words(source))
+    if not any(quote in source for quote in "'\""):
+        return None if _STAR_IMPORT.search(source) else frozenset(words)
+    try:
+        trees: list[ast.AST] = [ast.parse(source)]
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    # A string that holds a string (`"list['\\x42ox']"`) is read again: mypy decodes both.
+    for _ in range(_STRING_DEPTH):
+        inner: list[ast.AST] = []
+        for tree in trees:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    words.update(_words(node.value))
+                    if any(quote in node.value for quote in "'\""):
+                        with contextlib.suppress(SyntaxError, ValueError, MemoryError,
+                                                 RecursionError):
+                            inner.append(ast.parse(node.value.strip(), mode="eval"))
+                elif isinstance(node, ast.ImportFrom) and any(a.name == "*"
+                                                              for a in node.names):
+                    return None
+        if not inner:
+            return frozenset(words)
+        trees = inner
+    return None  # strings nested deeper than anyone writes a type
+
+
+def _words(text: str) -> Iterator[str]:
+    for word in _WORD.findall(text):
+        yield word if word.isascii() else unicodedata.normalize("NFKC", word)
+
+
+_TYPE_COMMENT = re.compile(r"#\s*type\s*:")
+_STRING_DEPTH = 4
+_STAR_IMPORT = re.compile(r"\bimport\s*\(?\s*\*")
