@@ -457,6 +457,12 @@ PRELUDE_PROBES = [
     ("class Box:\n    pass", 'e = []  # type: list["\\x42ox"]\ne.append(1)'),
     ("class pi:\n    pass", "from math import *"),
     ("import xml.dom as p", "import xml\nq: int = xml.dom.Node"),
+    # A second red-team round: mypy reads a string in a string as `(` + it + `)`.
+    ("list = [3, 1, 2]", "xs: \"int |\\n'\\\\x6cist[int]'\" = 1"),
+    ("list = [3, 1, 2]", "xs: \"int) | ('\\\\x6cist[int]'\" = 1"),
+    ("counter = 1", 'x: "countr" = 1'),  # the "did you mean" draws on every earlier name
+    ("import json.tool as JT\nimport json as J", "m: int = J.tool"),
+    ("class pi:\n    pass", "from math import \\\n*"),
 ]
 
 
@@ -497,6 +503,32 @@ def test_rebinding_a_builtin_name_keeps_the_later_checks_right() -> None:
         assert [d.code for d in wrong.diagnostics] == ["T108"], wrong.diagnostics
     finally:
         checker.close()
+
+
+@pytest.mark.parametrize("shadow", [
+    "class str:\n    pass", "def str(a: int) -> int:\n    return a",
+    "from typing import TypeVar\nstr = TypeVar('str')"])
+def test_an_earlier_name_that_takes_a_builtins_name_leaves_other_types_alone(
+        shadow: str) -> None:
+    # The stub declared it under its own name, so `x: str` there meant the snippet's `str`
+    # (a class that takes anything, or not a type at all): a tool call with a wrong argument
+    # went through.
+    registry = load_tools("examples.toolsets.users")
+    checker = StaticChecker(CheckSpec(policy=Policy.load("default"),
+                                      tools=ToolCatalog.of(registry),
+                                      stubs=render_stubs(registry), check_policy=False))
+    try:
+        context = SessionContext()
+        for setup in (shadow, "x = 'abc'\ncounter = 1"):
+            context = context.extended(checker.check(setup, context).bindings)
+        report = checker.check("get_user(x)\ny: int = countr", context)
+    finally:
+        checker.close()
+    assert [d.code for d in report.diagnostics] == ["T101", "T104"], report.diagnostics
+    assert report.diagnostics[1].message.endswith('did you mean "counter"?')
+    for d in report.diagnostics:
+        assert not any(generated in d.message for generated in
+                       ("_cx_", "codeact_ctx", "codeact_snippet")), d.message
 
 
 def test_a_line_in_a_message_is_the_snippets_line() -> None:

@@ -39,7 +39,7 @@ import tempfile
 import threading
 import tokenize
 import weakref
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +47,7 @@ from typing import Any, Literal
 import mypy.build
 from mypy.dmypy_server import Server
 from mypy.fixup import NodeFixer
+from mypy.messages import best_matches, pretty_seq
 from mypy.modulefinder import BuildSource, SearchPaths, get_search_dirs
 from mypy.modules_state import modules_state
 from mypy.nodes import (
@@ -72,6 +73,7 @@ from engine.typecheck.context import (
     PRELOAD_MODULE,
     PRIVATE_PREFIX,
     SNIPPET_MODULE,
+    TOOLS_ALIAS,
     TOOLS_MODULE,
     Binding,
     BindingKind,
@@ -358,7 +360,8 @@ class TypeChecker:
         server.flush_caches()
         offset = len(prelude)
         last_line = len(source.splitlines())
-        diagnostics = _diagnostics(messages, snippet.source, offset, last_line, str(self._snippet))
+        diagnostics = _diagnostics(messages, snippet.source, offset, last_line, str(self._snippet),
+                                   context.names)
         diagnostics += self._shared_writes(server, snippet.source, offset, last_line)
         bindings = self._bindings(server, names)
         # Exported types are kept per expression node across updates: without this, every
@@ -488,8 +491,11 @@ def _imported_from(node: object) -> str | None:
 
 
 def _diagnostics(
-    messages: Sequence[str], source: str, offset: int, last_line: int, snippet_path: str
+    messages: Sequence[str], source: str, offset: int, last_line: int, snippet_path: str,
+    earlier: Collection[str] = (),
 ) -> list[Diagnostic]:
+    """mypy's findings on the snippet's lines, as the snippet's diagnostics. ``earlier``:
+    the names earlier snippets bound, all of them (the prelude brought in only some)."""
     found: list[Diagnostic] = []
     lines = source.splitlines()
     for raw in messages:
@@ -514,6 +520,7 @@ def _diagnostics(
         rule = item.get("code") or "misc"
         entry = codes.for_rule(Stage.TYPES, rule)
         message = _snippet_lines(TYPEVAR_NAME.sub("", str(item.get("message", ""))), offset)
+        message = _GENERATED.sub("", _suggested(message, earlier))
         softened = severity == "error" and _inferred_too_narrowly(message)
         if softened:
             severity = "warning"
@@ -536,6 +543,30 @@ def _diagnostics(
             hint=hint or entry.hint,
         ))
     return found
+
+
+#: What messages would otherwise show of the generated files: their module names and the
+#: private names the prelude binds earlier snippets' names to.
+_GENERATED = re.compile(rf"\b(?:{CONTEXT_MODULE}|{SNIPPET_MODULE}|{TOOLS_MODULE})\.|"
+                        rf"(?<!\w){PRIVATE_PREFIX}(?=\w)")
+_NOT_DEFINED = re.compile(r'^Name "([^"]+)" is not defined(?:; did you mean (.*)\?)?$')
+_PRIVATE_NAME = re.compile(rf"^(?:{PRIVATE_PREFIX}|_m_)|^{TOOLS_ALIAS}$")
+
+
+def _suggested(message: str, earlier: Collection[str]) -> str:
+    """A "did you mean" from the names in scope as if every earlier name were in it: mypy
+    suggests from the scope it saw, which holds only the earlier names the snippet
+    mentions, and their private aliases."""
+    found = _NOT_DEFINED.match(message)
+    if found is None:
+        return message
+    name, offered = found.group(1), found.group(2) or ""
+    candidates = {n for n in re.findall(r'"([^"]+)"', offered) if not _PRIVATE_NAME.match(n)}
+    candidates |= {n for n in earlier if not _PRIVATE_NAME.match(n)}
+    candidates.discard(name)
+    matches = best_matches(name, candidates, n=3)
+    text = f'Name "{name}" is not defined'
+    return text + f"; did you mean {pretty_seq(matches, 'or')}?" if matches else text
 
 
 _ON_LINE = re.compile(r"\bon line (\d+)\b")

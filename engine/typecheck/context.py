@@ -11,9 +11,11 @@ This module is pure data and text; it does not import mypy.
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
 import re
 import unicodedata
+import warnings
 from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -140,16 +142,17 @@ class SessionContext:
             lines.extend(f'{_parameter(i)} = _m_typing.TypeVar("{_parameter(i)}")'
                          for i in range(most))
         for b in self.bindings:
+            name = _stub_name(b)
             if b.kind == "value":
-                # Under the private name: `list = [1]` declared as `list: list[int]` would
-                # make every `list` of this stub that variable, not the builtin.
-                lines.append(f"{PRIVATE_PREFIX}{b.name}: {b.text}")
+                lines.append(f"{name}: {b.text}")
             elif b.kind == "function":
-                lines.append(b.text)
+                lines.append(b.text if name == b.name else re.sub(
+                    rf"^def {re.escape(b.name)}\(", f"def {name}(", b.text, count=1,
+                    flags=re.MULTILINE))
             elif b.kind == "class":
-                lines.extend(_class_stub(b.name, b.parameters))
+                lines.extend(_class_stub(name, b.parameters))
             elif b.kind == "typevar":
-                lines.append(f"{b.name} = {b.text}")
+                lines.append(f"{name} = " + b.text.replace(f'("{b.name}"', f'("{name}"', 1))
         return "\n".join(lines) + "\n"
 
     def prelude(self, exclude: Iterable[str] = (),
@@ -164,10 +167,14 @@ class SessionContext:
         """
         skip = set(exclude)
         if used is not None:
-            # `import a.b as c` stays while `a` is mentioned: it is what makes `a.b` an
-            # attribute of `a` for mypy, as the earlier import made it one at run time.
+            # `import a.b as c` stays while package `a` is mentioned, by its name or by
+            # another module binding of it: that import is what makes `a.b` an attribute of
+            # `a` for mypy, as it made it one at run time.
+            packages = {b.text.split(".")[0] for b in self.bindings
+                        if b.kind == "module" and b.name in used}
             skip |= {b.name for b in self.bindings if b.name not in used
-                     and not (b.kind == "module" and b.text.split(".")[0] in used)}
+                     and not (b.kind == "module" and (b.text.split(".")[0] in used
+                                                      or b.text.split(".")[0] in packages))}
         lines = [f"from {TOOLS_MODULE} import *"]
         for b in self.bindings:
             if b.kind == "module" and b.name not in skip:
@@ -179,18 +186,33 @@ class SessionContext:
                 module, _, attribute = b.text.rpartition(".")
                 lines.append(f"from {module} import {attribute}" if attribute == b.name
                              else f"from {module} import {attribute} as {b.name}")
-        classes = [b.name for b in self.bindings
+        classes = [b.name if _stub_name(b) == b.name else f"{_stub_name(b)} as {b.name}"
+                   for b in self.bindings
                    if b.kind in ("class", "typevar") and b.name not in skip]
         if classes:  # imported as they are: a rebound name would not be a type
             lines.append(f"from {CONTEXT_MODULE} import {', '.join(classes)}")
         declared = [b for b in self.bindings
                     if b.kind in ("value", "function") and b.name not in skip]
         if declared:
-            imports = ", ".join(PRIVATE_PREFIX + b.name if b.kind == "value"
+            imports = ", ".join(_stub_name(b) if _stub_name(b) == PRIVATE_PREFIX + b.name
                                 else f"{b.name} as {PRIVATE_PREFIX}{b.name}" for b in declared)
             lines.append(f"from {CONTEXT_MODULE} import {imports}")
             lines.append("; ".join(f"{b.name} = {PRIVATE_PREFIX}{b.name}" for b in declared))
         return lines
+
+
+#: Names of the builtins; a binding that takes one is declared in the stub under its private
+#: name, so that the stub's own types (`str`, `list[int]`) stay the builtins.
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def _stub_name(binding: Binding) -> str:
+    """The name ``binding`` is declared under in ``codeact_ctx.pyi``: values always go
+    under their private names (`list = [1]` as `list: list[int]` would make every `list` of
+    the stub that variable), the rest only when they take a builtin's name."""
+    if binding.kind == "value" or binding.name in _BUILTIN_NAMES:
+        return PRIVATE_PREFIX + binding.name
+    return binding.name
 
 
 def mentioned_names(source: str) -> frozenset[str] | None:
@@ -206,13 +228,15 @@ def mentioned_names(source: str) -> frozenset[str] | None:
     if _TYPE_COMMENT.search(source):
         return None
     words = set(_words(source))
-    if not any(quote in source for quote in "'\""):
-        return None if _STAR_IMPORT.search(source) else frozenset(words)
+    quoted = any(quote in source for quote in "'\"")
+    if not quoted and not ("import" in source and "*" in source):
+        return frozenset(words)
     try:
-        trees: list[ast.AST] = [ast.parse(source)]
+        trees: list[ast.AST] = [_parse(source, "exec")]
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
-    # A string that holds a string (`"list['\\x42ox']"`) is read again: mypy decodes both.
+    # A string that holds a string (`"list['\\x42ox']"`) is read again, as mypy reads it;
+    # what mypy cannot parse names nothing.
     for _ in range(_STRING_DEPTH):
         inner: list[ast.AST] = []
         for tree in trees:
@@ -222,7 +246,7 @@ def mentioned_names(source: str) -> frozenset[str] | None:
                     if any(quote in node.value for quote in "'\""):
                         with contextlib.suppress(SyntaxError, ValueError, MemoryError,
                                                  RecursionError):
-                            inner.append(ast.parse(node.value.strip(), mode="eval"))
+                            inner.append(_parse(f"({node.value})", "eval"))
                 elif isinstance(node, ast.ImportFrom) and any(a.name == "*"
                                                               for a in node.names):
                     return None
@@ -232,6 +256,13 @@ def mentioned_names(source: str) -> frozenset[str] | None:
     return None  # strings nested deeper than anyone writes a type
 
 
+def _parse(source: str, mode: str) -> ast.AST:
+    """``source`` parsed as mypy parses modules and strings read as types."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # `'\\.'` in a string is not ours
+        return ast.parse(source, mode=mode, type_comments=True)
+
+
 def _words(text: str) -> Iterator[str]:
     for word in _WORD.findall(text):
         yield word if word.isascii() else unicodedata.normalize("NFKC", word)
@@ -239,4 +270,3 @@ def _words(text: str) -> Iterator[str]:
 
 _TYPE_COMMENT = re.compile(r"#\s*type\s*:")
 _STRING_DEPTH = 4
-_STAR_IMPORT = re.compile(r"\bimport\s*\(?\s*\*")
