@@ -552,7 +552,7 @@ def test_strings_and_what_hides_names_count_as_mentions() -> None:
     assert {"Box", "list"} <= (mentioned_names("d: \"list['\\\\x42ox']\" = []") or set())
     assert "Box" in (mentioned_names('b: "Bo" "x"') or set())
     assert "Box" in (mentioned_names("c = cast('\\x42ox', x)") or set())
-    for hidden in ("from math import *", "x = []  # type: list[int]", "x = ('"):
+    for hidden in ("from math import *", "x = []  # type: list[int]", "x = ('\\x42"):
         assert mentioned_names(hidden) is None, hidden
 
 

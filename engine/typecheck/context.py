@@ -224,12 +224,15 @@ def mentioned_names(source: str) -> frozenset[str] | None:
     strings joined (`"\\x42ox"`, `"Bo" "x"` are `Box`). More than the names it uses
     (keywords, numbers, words in comments), never fewer. None for what brings in names no
     word shows: a star import, a `# type:` comment (its strings are not the module's), a
-    source Python cannot parse."""
-    if _TYPE_COMMENT.search(source):
+    source with escapes or joined strings that Python cannot parse (the type stage never
+    sees one: the parse stage refuses it)."""
+    if _TYPE_COMMENT.search(source) or _STAR_IMPORT.search(source):
         return None
     words = set(_words(source))
-    quoted = any(quote in source for quote in "'\"")
-    if not quoted and not ("import" in source and "*" in source):
+    if "\\" not in source and not _ADJACENT_STRINGS.search(source):
+        # No escape and no strings joined: a string's words, and those of a string in it,
+        # are words of the source already (the usual case; parsing and walking it again
+        # would cost a tenth of a warm check).
         return frozenset(words)
     try:
         trees: list[ast.AST] = [_parse(source, "exec")]
@@ -269,4 +272,9 @@ def _words(text: str) -> Iterator[str]:
 
 
 _TYPE_COMMENT = re.compile(r"#\s*type\s*:")
+#: `from m import *`, however spaced or continued (no parentheses are allowed there).
+_STAR_IMPORT = re.compile(r"\bimport[\s\\]*\*")
+#: A quote, then only blanks and comments before a quote: maybe two strings Python joins
+#: (or an empty or triple-quoted string: these only cost the slower path).
+_ADJACENT_STRINGS = re.compile(r"['\"]\s*(?:#[^\n]*\s*)*[rRbBuUfF]{0,2}['\"]")
 _STRING_DEPTH = 4
