@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from engine.policy.sizes import Sized, combine, sized_int
+from engine.policy.sizes import Sized, combine, negated, sized_int
 
 
 def estimate(node: cst.BaseExpression) -> Sized | None:
@@ -28,10 +28,7 @@ def estimate(node: cst.BaseExpression) -> Sized | None:
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
         return Sized("seq", len(node.elements))
     if isinstance(node, cst.UnaryOperation):
-        inner = estimate(node.expression)
-        if inner is None or inner.kind != "int":
-            return None
-        return Sized("int", inner.size, None if inner.value is None else -inner.value)
+        return negated(estimate(node.expression))
     if isinstance(node, cst.BinaryOperation):
         return _binary(node)
     return None

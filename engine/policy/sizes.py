@@ -38,6 +38,13 @@ def sized_int(value: int) -> Sized:
     return Sized("int", bits, value if bits <= _EXACT_BITS else None)
 
 
+def negated(inner: Sized | None) -> Sized | None:
+    """The size of a unary operator's result on ``inner`` (only integers are sized)."""
+    if inner is None or inner.kind != "int":
+        return None
+    return Sized("int", inner.size, None if inner.value is None else -inner.value)
+
+
 def combine(left: Sized, op: str | None, right: Sized) -> Sized | None:
     """The size of ``left <op> right`` (``op``: pow, lshift, mul, add), or None."""
     if op == "pow" and left.kind == right.kind == "int":
@@ -92,10 +99,7 @@ def estimate_ast(node: ast.expr) -> Sized | None:
     if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
         return Sized("seq", len(node.elts))
     if isinstance(node, ast.UnaryOp):
-        inner = estimate_ast(node.operand)
-        if inner is None or inner.kind != "int":
-            return None
-        return Sized("int", inner.size, None if inner.value is None else -inner.value)
+        return negated(estimate_ast(node.operand))
     if isinstance(node, ast.BinOp):
         left, right = estimate_ast(node.left), estimate_ast(node.right)
         if left is None or right is None:
