@@ -98,6 +98,8 @@ class ParsedSnippet:
                              if isinstance(c, (cst.BaseSuite, cst.BaseStatement, cst.Else,
                                                cst.ExceptHandler, cst.ExceptStarHandler,
                                                cst.Finally)))
+            elif isinstance(node, cst.Match):
+                stack.extend(case.body for case in node.cases)
         return frozenset(found)
 
 

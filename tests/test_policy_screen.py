@@ -300,3 +300,13 @@ def test_declarations_in_one_line_suites_are_found_on_both_paths() -> None:
     assert isinstance(parsed, ParsedSnippet) and not isinstance(tree, Diagnostic)
     assert parsed.module_declarations == {"y", "z"}
     assert ScreenedSnippet.of(source, tree).module_declarations == {"y", "z"}
+
+
+def test_declarations_in_match_cases_are_found_on_both_paths() -> None:
+    source = ("match 1:\n    case 1:\n        def f() -> int:\n            return 1\n"
+              "    case _:\n        v: int = 2\n")
+    tree = parse_python(source)
+    parsed = parse_cst(source)
+    assert isinstance(parsed, ParsedSnippet) and not isinstance(tree, Diagnostic)
+    assert parsed.module_declarations == {"f", "v"}
+    assert ScreenedSnippet.of(source, tree).module_declarations == {"f", "v"}
