@@ -531,6 +531,22 @@ def test_an_earlier_name_that_takes_a_builtins_name_leaves_other_types_alone(
                        ("_cx_", "codeact_ctx", "codeact_snippet")), d.message
 
 
+@pytest.mark.parametrize("breaker", ["\x0c", "\u2028", "\x85", "\x1c"])
+def test_a_line_break_python_does_not_count_cannot_hide_a_tool_call(breaker: str) -> None:
+    # Rows of the tokenizer were looked up in str.splitlines(), which also breaks lines at
+    # these characters: the comment blanked was on another line, here the tool call's.
+    registry = load_tools("examples.toolsets.users")
+    checker = StaticChecker(CheckSpec(policy=Policy.load("default"),
+                                      tools=ToolCatalog.of(registry),
+                                      stubs=render_stubs(registry)))
+    source = f's = "{breaker}"\ndeactivate("not-an-int")\n#  mypy: xxxxxxxxxxxxxxxxxxxx\n'
+    try:
+        report = checker.check(source, SessionContext())
+    finally:
+        checker.close()
+    assert "T101" in [d.code for d in report.diagnostics], report.diagnostics
+
+
 def test_a_line_in_a_message_is_the_snippets_line() -> None:
     registry = load_tools("examples.toolsets.users")
     checker = StaticChecker(CheckSpec(policy=Policy.load("default"),
@@ -552,7 +568,8 @@ def test_strings_and_what_hides_names_count_as_mentions() -> None:
     assert {"Box", "list"} <= (mentioned_names("d: \"list['\\\\x42ox']\" = []") or set())
     assert "Box" in (mentioned_names('b: "Bo" "x"') or set())
     assert "Box" in (mentioned_names("c = cast('\\x42ox', x)") or set())
-    for hidden in ("from math import *", "x = []  # type: list[int]", "x = ('\\x42"):
+    for hidden in ("from math import *", "x = []  # type: list[int]", "x = ('\\x42",
+                   'def f(v: "\ua7f1") -> None: ...'):  # Unicode 15's `S`, unknown to 3.11
         assert mentioned_names(hidden) is None, hidden
 
 

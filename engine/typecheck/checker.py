@@ -464,15 +464,20 @@ def _without_checker_comments(source: str) -> str:
     """
     if "#" not in source:
         return source
-    lines = source.splitlines(keepends=True)
+    # The tokenizer's rows are the reader's lines, which end at "\n" only; str.splitlines
+    # also ends one at "\x0c" or "\u2028", and a row of the tokenizer then named another
+    # line (a form feed earlier in the snippet blanked a tool call instead of the comment).
+    lines = io.StringIO(source).readlines()
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return source
+        tokens = list(tokenize.generate_tokens(iter(lines).__next__))
+    except (tokenize.TokenError, SyntaxError, StopIteration):
+        return _CHECKER_COMMENT.sub(lambda m: " " * len(m.group(0)), source)
     for token in tokens:
         if token.type == tokenize.COMMENT and _CHECKER_COMMENT.match(token.string):
             row, column = token.start
             line = lines[row - 1]
+            if line[column:column + len(token.string)] != token.string:  # never, but if so,
+                return _CHECKER_COMMENT.sub(lambda m: " " * len(m.group(0)), source)
             lines[row - 1] = line[:column] + " " * len(token.string) + line[
                 column + len(token.string):]
     return "".join(lines)

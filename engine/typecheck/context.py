@@ -228,6 +228,10 @@ def mentioned_names(source: str) -> frozenset[str] | None:
     sees one: the parse stage refuses it)."""
     if _TYPE_COMMENT.search(source) or _STAR_IMPORT.search(source):
         return None
+    if not source.isascii() and any(unicodedata.category(c) == "Cn" for c in source):
+        # A character newer than this Python's Unicode tables: mypy's own parser may
+        # normalise it (U+A7F1 is `S` there), unicodedata cannot.
+        return None
     words = set(_words(source))
     if "\\" not in source and not _ADJACENT_STRINGS.search(source):
         # No escape and no strings joined: a string's words, and those of a string in it,
