@@ -282,6 +282,37 @@ def test_processes_building_at_once_build_once(tmp_path: Path) -> None:
     again.close()
 
 
+def test_an_entry_built_while_a_process_waited_to_build_it_is_used(tmp_path: Path) -> None:
+    # Two check workers started together: both saw no entry; the first built it and holds it
+    # (a shared lock, for as long as it checks). The second waited for the exclusive lock,
+    # which never comes while the first lives, until the deadline: it then built from
+    # nothing and did not start within the pool's minute (CI, test_async_engine).
+    import threading
+
+    builder = CacheEntry(tmp_path, {"name": "x"})
+    builder.types.mkdir(parents=True)
+    held = os.open(builder.types / f"{builder.key}.lock", os.O_RDONLY | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_SH)  # the first worker, building (then holding) the entry
+
+    def finish_build() -> None:
+        time.sleep(0.5)
+        builder.src.mkdir(parents=True)
+        builder._mark()
+
+    def build(entry: CacheEntry) -> None:
+        raise AssertionError("built twice")
+
+    finishing = threading.Thread(target=finish_build)
+    finishing.start()
+    try:
+        waiter = CacheEntry(tmp_path, {"name": "x"})
+        assert waiter.acquire(build, wait=30.0)
+        waiter.release()
+    finally:
+        finishing.join()
+        os.close(held)
+
+
 def fake_entry(cache: Path, name: str, age_days: float) -> Path:
     entry = CacheEntry(cache, {"name": name})
     assert entry.acquire(lambda e: e.src.mkdir(parents=True))

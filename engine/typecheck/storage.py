@@ -60,6 +60,9 @@ KEEP_SECONDS = 14 * 24 * 3600
 #: How long a checker waits for another process that builds the entry it needs (the build
 #: takes about a second; with pandas, tens of seconds on a slow machine).
 BUILD_WAIT_SECONDS = 60.0
+#: How long to wait for the right to build an entry before looking again whether another
+#: process has built it.
+_BUILD_TURN_SECONDS = 0.2
 #: A scratch directory needs little; a nearly full tmpfs is not worth the risk.
 _SCRATCH_FREE_BYTES = 16 * 1024 * 1024
 _MARKER = "complete.json"
@@ -177,16 +180,23 @@ class CacheEntry:
         deadline = time.monotonic() + wait
         with contextlib.suppress(OSError):  # a read-only cache may still hold the entry
             self.types.mkdir(parents=True, exist_ok=True)
-        fd = _lock(self._lock_path, exclusive=False, deadline=deadline)
-        if fd is None:  # unlockable: usable only as a read-only copy nobody can change
-            return self.complete() and not os.access(self.types, os.W_OK)
-        if self.complete():
-            self._hold(fd)
-            return True
-        os.close(fd)
-        fd = _lock(self._lock_path, exclusive=True, deadline=deadline)
-        if fd is None:
-            return False
+        while True:
+            fd = _lock(self._lock_path, exclusive=False, deadline=deadline)
+            if fd is None:  # unlockable: usable only as a read-only copy nobody can change
+                return self.complete() and not os.access(self.types, os.W_OK)
+            if self.complete():
+                self._hold(fd)
+                return True
+            os.close(fd)
+            # Briefly: a process that built the entry while we looked holds it shared for as
+            # long as it checks, so waiting for it alone would wait out the deadline (two
+            # workers started together: the second one did not start within a minute).
+            fd = _lock(self._lock_path, exclusive=True,
+                       deadline=min(deadline, time.monotonic() + _BUILD_TURN_SECONDS))
+            if fd is not None:
+                break
+            if time.monotonic() >= deadline:
+                return False
         try:
             if not self.complete():
                 shutil.rmtree(self.path, ignore_errors=True)  # what a killed builder left
