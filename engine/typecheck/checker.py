@@ -470,14 +470,13 @@ def _without_checker_comments(source: str) -> str:
     lines = io.StringIO(source).readlines()
     try:
         tokens = list(tokenize.generate_tokens(iter(lines).__next__))
-    except (tokenize.TokenError, SyntaxError, StopIteration):
+    except (tokenize.TokenError, SyntaxError):
+        # Unreadable to the tokenizer: blank every such comment-like text, strings too.
         return _CHECKER_COMMENT.sub(lambda m: " " * len(m.group(0)), source)
     for token in tokens:
         if token.type == tokenize.COMMENT and _CHECKER_COMMENT.match(token.string):
             row, column = token.start
             line = lines[row - 1]
-            if line[column:column + len(token.string)] != token.string:  # never, but if so,
-                return _CHECKER_COMMENT.sub(lambda m: " " * len(m.group(0)), source)
             lines[row - 1] = line[:column] + " " * len(token.string) + line[
                 column + len(token.string):]
     return "".join(lines)

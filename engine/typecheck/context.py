@@ -254,9 +254,6 @@ def mentioned_names(source: str) -> frozenset[str] | None:
                         with contextlib.suppress(SyntaxError, ValueError, MemoryError,
                                                  RecursionError):
                             inner.append(_parse(f"({node.value})", "eval"))
-                elif isinstance(node, ast.ImportFrom) and any(a.name == "*"
-                                                              for a in node.names):
-                    return None
         if not inner:
             return frozenset(words)
         trees = inner
